@@ -1,0 +1,107 @@
+/**
+ * The status tree that modules mount entries into. `api` walks it to answer
+ * JSON and `prometheus` walks it to render templates: one source of truth.
+ *
+ * A node is a leaf value or an object node that lists its children lazily,
+ * so reading one key of a 100,000-key zone never materialises the zone.
+ */
+export type ApiLeaf = number | string | boolean | null;
+export type ApiNode = ApiLeaf | ApiObjectNode;
+
+/** Per-response read state: a consistent snapshot (one LMDB read txn), closed after the response. */
+export class ReadCtx {
+  private readonly resources = new Map<string, { value: unknown; close: (v: unknown) => void }>();
+  readonly now = Date.now();
+
+  use<T>(key: string, open: () => T, close: (v: T) => void): T {
+    const r = this.resources.get(key);
+    if (r !== undefined) return r.value as T;
+    const value = open();
+    this.resources.set(key, { value, close: close as (v: unknown) => void });
+    return value;
+  }
+
+  close(): void {
+    for (const r of this.resources.values()) r.close(r.value);
+    this.resources.clear();
+  }
+}
+
+export interface ApiObjectNode {
+  readonly type: 'object';
+  /** Child names in display order. */
+  keys(ctx: ReadCtx): Iterable<string>;
+  /** One child by name, or undefined when it does not exist. */
+  get(name: string, ctx: ReadCtx): ApiNode | undefined;
+}
+
+export function isObjectNode(n: ApiNode | undefined): n is ApiObjectNode {
+  return typeof n === 'object' && n !== null && (n as ApiObjectNode).type === 'object';
+}
+
+/** An object node over a fixed set of children (each may itself be lazy). */
+export class StaticObject implements ApiObjectNode {
+  readonly type = 'object' as const;
+  private readonly children = new Map<string, ApiNode | ((ctx: ReadCtx) => ApiNode)>();
+
+  set(name: string, node: ApiNode | ((ctx: ReadCtx) => ApiNode)): this {
+    this.children.set(name, node);
+    return this;
+  }
+
+  has(name: string): boolean {
+    return this.children.has(name);
+  }
+
+  keys(): Iterable<string> {
+    return this.children.keys();
+  }
+
+  get(name: string, ctx: ReadCtx): ApiNode | undefined {
+    const c = this.children.get(name);
+    return typeof c === 'function' ? c(ctx) : c;
+  }
+}
+
+/** An object node whose children come from functions (a zone's keys, a map's entries). */
+export function lazyObject(
+  keys: (ctx: ReadCtx) => Iterable<string>,
+  get: (name: string, ctx: ReadCtx) => ApiNode | undefined,
+): ApiObjectNode {
+  return { type: 'object', keys, get };
+}
+
+/** Wraps a plain JS value (object/array-free records of leaves and records) as a node. */
+export function fromValue(v: unknown): ApiNode {
+  if (v === null || typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean') return v;
+  if (typeof v === 'object') {
+    const rec = v as Record<string, unknown>;
+    return lazyObject(
+      () => Object.keys(rec),
+      (name) => (Object.prototype.hasOwnProperty.call(rec, name) ? fromValue(rec[name]) : undefined),
+    );
+  }
+  return null;
+}
+
+/** The root `/status/` with mount points; modules mount at paths like `/status/http/metric_zones`. */
+export class ApiTree {
+  readonly root = new StaticObject();
+
+  mount(path: string, node: ApiNode | ((ctx: ReadCtx) => ApiNode)): void {
+    const segs = path.split('/').filter((s) => s !== '');
+    if (segs[0] !== 'status') throw new Error(`API mount outside /status: ${path}`);
+    let cur = this.root;
+    for (const seg of segs.slice(1, -1)) {
+      const existing = cur.get(seg, new ReadCtx());
+      if (existing instanceof StaticObject) {
+        cur = existing;
+        continue;
+      }
+      const next = new StaticObject();
+      cur.set(seg, next);
+      cur = next;
+    }
+    cur.set(segs[segs.length - 1], node);
+  }
+}

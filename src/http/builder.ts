@@ -1,0 +1,90 @@
+import { ConfigError, ConfigWarning } from '../config/errors';
+import { Registry, Scope } from '../config/registry';
+import type { Module } from '../module';
+import { ApiTree } from '../api/tree';
+import type { LocationConf, Phases, ServerConf } from './conf';
+import { VariableRegistry } from './variables';
+
+export interface MainConf {
+  workerProcesses: number;
+  pid: string;
+  errorLog: string;
+  errorLogLevel: string;
+  daemon: boolean;
+  workerConnections: number;
+}
+
+/** Per-worker start-up work (open the store, start timers), run before listening. */
+export type WorkerInit = (rt: import('./runtime').Runtime) => void | Promise<void>;
+
+/**
+ * The mutable side of a config load. Modules write into it during the
+ * walk and postconfiguration; `freeze()` turns it into a Runtime.
+ */
+export class Builder {
+  readonly registry = new Registry();
+  readonly variables = new VariableRegistry();
+  readonly phases: Phases = { serverRewrite: [], rewrite: [], access: [], precontent: [], header: [], log: [] };
+  readonly servers: ServerConf[] = [];
+  readonly mainScope = new Scope('main', undefined);
+  httpScope?: Scope;
+  readonly main: MainConf = {
+    workerProcesses: 1,
+    pid: 'logs/metricproxy.pid',
+    errorLog: 'logs/error.log',
+    errorLogLevel: 'error',
+    daemon: false,
+    workerConnections: 512,
+  };
+  readonly workerInits: WorkerInit[] = [];
+  readonly api = new ApiTree();
+  /** Module-owned load-wide state (zones, upstreams, templates), by module name. */
+  private readonly state = new Map<string, unknown>();
+
+  readonly modules: Module[] = [];
+
+  constructor(
+    readonly prefix: string,
+    readonly confFile: string,
+  ) {}
+
+  addModule(m: Module): void {
+    this.modules.push(m);
+    for (const d of m.directives) this.registry.add(d);
+  }
+
+  get warnings(): ConfigWarning[] {
+    return this.registry.warnings;
+  }
+
+  moduleState<T>(module: string, create: () => T): T {
+    let s = this.state.get(module) as T | undefined;
+    if (s === undefined) {
+      s = create();
+      this.state.set(module, s);
+    }
+    return s;
+  }
+
+  /** Every location of every server, outer before inner, the server-level root first. */
+  *allLocations(): Generator<LocationConf> {
+    function* walk(loc: LocationConf): Generator<LocationConf> {
+      yield loc;
+      for (const c of loc.children) yield* walk(c);
+    }
+    for (const s of this.servers) {
+      yield s.root;
+      for (const l of s.locations) yield* walk(l);
+      for (const l of s.named.values()) yield* walk(l);
+    }
+  }
+
+  /** Resolves `path` against the prefix as nginx does for relative paths. */
+  resolvePath(p: string): string {
+    return require('node:path').resolve(this.prefix, p);
+  }
+
+  fail(message: string, file?: string, line?: number): never {
+    throw new ConfigError(message, file, line);
+  }
+}

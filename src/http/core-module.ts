@@ -1,0 +1,190 @@
+import { ConfigError } from '../config/errors';
+import type { Directive } from '../config/parser';
+import { Scope } from '../config/registry';
+import { parseSize, parseTime } from '../config/values';
+import type { Module } from '../module';
+import type { Builder } from './builder';
+import { LocationConf, LocationModifier, ServerConf } from './conf';
+import { nestedPrefixOk } from './locations';
+import { parseServerName } from './servers';
+import { toBytes } from './variables';
+
+/** nginx regexes are PCRE; `(?P<name>` becomes JS's `(?<name>`. */
+export function compileRegex(source: string, caseless: boolean): RegExp {
+  try {
+    return new RegExp(toBytes(source).replace(/\(\?P</g, '(?<'), caseless ? 'i' : '');
+  } catch (e) {
+    throw new ConfigError(`pcre2_compile() failed: ${(e as Error).message} in "${source}"`);
+  }
+}
+
+function serverOf(scope: Scope): ServerConf {
+  for (let s: Scope | undefined = scope; s; s = s.parent) if (s.owner instanceof ServerConf) return s.owner;
+  throw new Error('no server scope');
+}
+
+function parseListen(d: Directive, server: ServerConf): void {
+  const addr = d.args[0];
+  let host = '';
+  let portText = addr;
+  const v6 = /^\[([^\]]+)\](?::(\d+))?$/.exec(addr);
+  if (v6) {
+    host = v6[1];
+    portText = v6[2] ?? '80';
+  } else if (addr.includes(':')) {
+    const i = addr.lastIndexOf(':');
+    host = addr.slice(0, i);
+    portText = addr.slice(i + 1);
+  } else if (!/^\d+$/.test(addr)) {
+    host = addr;
+    portText = '80';
+  }
+  if (host === '*' || host === '0.0.0.0') host = '';
+  const port = Number(portText);
+  if (!/^\d+$/.test(portText) || port < 1 || port > 65535) throw new ConfigError(`invalid port in "${addr}" of the "listen" directive`);
+  let defaultServer = false;
+  for (const p of d.args.slice(1)) {
+    if (p === 'default_server' || p === 'default') defaultServer = true;
+    else if (p === 'reuseport' || p.startsWith('backlog=') || p === 'deferred' || p.startsWith('so_keepalive=')) continue;
+    else throw new ConfigError(`invalid parameter "${p}"`);
+  }
+  server.listens.push({ host, port, defaultServer, file: d.file, line: d.line });
+}
+
+function parseLocation(d: Directive): { modifier: LocationModifier; name: string } {
+  const a = d.args;
+  if (a.length === 2) {
+    const m = a[0];
+    if (m !== '=' && m !== '~' && m !== '~*' && m !== '^~') throw new ConfigError(`invalid location modifier "${m}"`);
+    return { modifier: m, name: a[1] };
+  }
+  const only = a[0];
+  if (only.startsWith('@')) return { modifier: '@', name: only };
+  for (const m of ['^~', '~*', '=', '~'] as const) {
+    if (only.startsWith(m) && only.length > m.length) return { modifier: m, name: only.slice(m.length) };
+  }
+  return { modifier: '', name: only };
+}
+
+function addLocation(d: Directive, scope: Scope, b: Builder): Scope {
+  const { modifier, name } = parseLocation(d);
+  const server = serverOf(scope);
+  const parent = scope.owner instanceof LocationConf ? scope.owner : undefined;
+  if (parent !== undefined) {
+    if (parent.modifier === '=') throw new ConfigError(`location "${name}" cannot be inside the exact location "${parent.name}"`);
+    if (parent.modifier === '@') throw new ConfigError(`location "${name}" cannot be inside the named location "${parent.name}"`);
+    if (modifier === '@') throw new ConfigError(`named location "${name}" can be on the server level only`);
+    if ((modifier === '' || modifier === '^~' || modifier === '=') && !nestedPrefixOk(parent, name)) {
+      throw new ConfigError(`location "${name}" is outside location "${parent.name}"`);
+    }
+  }
+  const child = new Scope('location', scope);
+  const loc = new LocationConf(modifier === '~' || modifier === '~*' ? name : toBytes(name), modifier, child, server, parent, d.file, d.line);
+  child.owner = loc;
+  if (modifier === '~' || modifier === '~*') {
+    loc.regex = compileRegex(name, modifier === '~*');
+    for (const g of Object.keys(namedGroups(loc.regex))) {
+      b.variables.define(g, (r) => r.namedCaptures?.[g]);
+    }
+  }
+  if (modifier === '@') {
+    if (server.named.has(name)) throw new ConfigError(`duplicate location "${name}"`);
+    server.named.set(name, loc);
+    return child;
+  }
+  const siblings = parent ? parent.children : server.locations;
+  if (modifier !== '~' && modifier !== '~*' && siblings.some((s) => s.name === loc.name && (s.modifier === '=') === (modifier === '='))) {
+    throw new ConfigError(`duplicate location "${name}"`);
+  }
+  siblings.push(loc);
+  return child;
+}
+
+/** Named groups of a compiled regex, found by matching the source once. */
+function namedGroups(re: RegExp): Record<string, true> {
+  const out: Record<string, true> = {};
+  for (const m of re.source.matchAll(/\(\?<([A-Za-z_][A-Za-z0-9_]*)>/g)) out[m[1]] = true;
+  return out;
+}
+
+function sizeSlot(field: 'clientMaxBodySize') {
+  return (d: Directive, scope: Scope): void => {
+    const v = parseSize(d.args[0]);
+    if (v === undefined) throw new ConfigError(`"${d.name}" directive invalid value`);
+    scope.conf('core', () => ({}) as Record<string, number>)[field] = v;
+  };
+}
+
+export interface CoreLocConf {
+  clientMaxBodySize: number;
+  keepaliveTimeoutMs: number;
+}
+
+/** http { server { listen; server_name; location { } } } and the per-location core slots. */
+export function coreHttpModule(b: Builder): Module {
+  return {
+    name: 'core',
+    directives: [
+      {
+        name: 'http', contexts: ['main'], args: '0', block: 'walk', unique: true,
+        set: (_d, scope) => (b.httpScope = new Scope('http', scope)),
+      },
+      {
+        name: 'server', contexts: ['http'], args: '0', block: 'walk',
+        set: (d, scope) => {
+          const child = new Scope('server', scope);
+          const server = new ServerConf(child, d.file, d.line);
+          server.root = new LocationConf('', '', child, server, undefined, d.file, d.line);
+          child.owner = server;
+          b.servers.push(server);
+          return child;
+        },
+      },
+      { name: 'listen', contexts: ['server'], args: '1+', set: (d, scope) => parseListen(d, serverOf(scope)) },
+      {
+        name: 'server_name', contexts: ['server'], args: '1+',
+        set: (d, scope) => {
+          const server = serverOf(scope);
+          for (const n of d.args) {
+            if (n === '' || n === '_') {
+              if (server.primaryName === '') server.primaryName = n;
+              continue;
+            }
+            if (server.primaryName === '') server.primaryName = n.startsWith('.') ? n.slice(1) : n;
+            try {
+              server.names.push(...parseServerName(n));
+            } catch (e) {
+              throw new ConfigError(`invalid server name or wildcard "${n}": ${(e as Error).message}`);
+            }
+          }
+        },
+      },
+      { name: 'location', contexts: ['server', 'location'], args: '1..2', block: 'walk', set: (d, scope) => addLocation(d, scope, b) },
+      { name: 'client_max_body_size', contexts: ['http', 'server', 'location'], args: '1', unique: true, set: sizeSlot('clientMaxBodySize') },
+      {
+        name: 'keepalive_timeout', contexts: ['http', 'server', 'location'], args: '1..2', unique: true,
+        set: (d, scope) => {
+          const v = parseTime(d.args[0]);
+          if (v === undefined) throw new ConfigError(`"keepalive_timeout" directive invalid value`);
+          scope.conf('core', () => ({}) as Record<string, number>).keepaliveTimeoutMs = v;
+        },
+      },
+    ],
+    merge(parent: unknown, child: unknown): CoreLocConf {
+      const p = (parent as CoreLocConf | undefined) ?? { clientMaxBodySize: 1024 * 1024, keepaliveTimeoutMs: 75_000 };
+      const c = (child as Partial<CoreLocConf> | undefined) ?? {};
+      return {
+        clientMaxBodySize: c.clientMaxBodySize ?? p.clientMaxBodySize,
+        keepaliveTimeoutMs: c.keepaliveTimeoutMs ?? p.keepaliveTimeoutMs,
+      };
+    },
+    postconfiguration(bb: Builder) {
+      for (const s of bb.servers) {
+        if (s.listens.length === 0) s.listens.push({ host: '', port: 80, defaultServer: false, file: s.file, line: s.line });
+        const core = s.root.conf.core as CoreLocConf;
+        s.keepaliveTimeoutMs = core.keepaliveTimeoutMs;
+        s.clientMaxBodySize = core.clientMaxBodySize;
+      }
+    },
+  };
+}

@@ -1,0 +1,77 @@
+import * as http from 'node:http';
+import type { Socket } from 'node:net';
+import { handleRequest } from './pipeline';
+import type { Runtime } from './runtime';
+import type { ListenGroup } from './servers';
+
+const CLIENT_ERRORS: Record<string, string> = {
+  HPE_HEADER_OVERFLOW: '431 Request Header Fields Too Large',
+};
+
+/** Malformed HTTP: answer 400 (431 for oversized headers) and close only that connection. */
+function onClientError(err: NodeJS.ErrnoException, socket: Socket): void {
+  if (!socket.writable || (err.code === 'ECONNRESET' && socket.destroyed)) {
+    socket.destroy();
+    return;
+  }
+  const status = CLIENT_ERRORS[err.code ?? ''] ?? '400 Bad Request';
+  const body = `<html>\r\n<head><title>${status}</title></head>\r\n<body>\r\n<center><h1>${status}</h1></center>\r\n<hr><center>metricproxy</center>\r\n</body>\r\n</html>\r\n`;
+  socket.end(`HTTP/1.1 ${status}\r\nContent-Type: text/html\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
+}
+
+function createServer(rt: Runtime, group: ListenGroup): http.Server {
+  const ka = group.defaultServer.keepaliveTimeoutMs;
+  const server = http.createServer(
+    { keepAliveTimeout: ka > 0 ? ka : 1, requestTimeout: 0, headersTimeout: 60_000, maxHeaderSize: 16 * 1024 },
+    (req, res) => {
+      if (ka === 0) res.shouldKeepAlive = false;
+      handleRequest(rt, group, req, res);
+    },
+  );
+  server.on('clientError', onClientError);
+  server.on('upgrade', (req: http.IncomingMessage, socket: Socket, head: Buffer) => {
+    // The response object only carries error answers; a proxied tunnel writes to the socket itself.
+    // Its 'close' (when the socket closes) runs the log phase, so on=end fires when the tunnel ends.
+    const res = new http.ServerResponse(req);
+    res.assignSocket(socket);
+    res.shouldKeepAlive = false;
+    socket.on('error', () => undefined);
+    handleRequest(rt, group, req, res, { socket, head });
+  });
+  return server;
+}
+
+/** The listening sockets of one worker: one http.Server per address:port. */
+export class Listeners {
+  private readonly servers: http.Server[] = [];
+
+  constructor(private readonly rt: Runtime) {}
+
+  async listen(): Promise<void> {
+    for (const group of this.rt.listens.values()) {
+      const server = createServer(this.rt, group);
+      this.servers.push(server);
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen({ port: group.port, host: group.host === '' ? undefined : group.host }, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
+    }
+  }
+
+  /** Stops accepting; in-flight requests finish, idle keep-alive connections close. */
+  async close(graceful: boolean): Promise<void> {
+    await Promise.all(
+      this.servers.map(
+        (s) =>
+          new Promise<void>((resolve) => {
+            s.close(() => resolve());
+            s.closeIdleConnections();
+            if (!graceful) s.closeAllConnections();
+          }),
+      ),
+    );
+  }
+}

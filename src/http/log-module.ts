@@ -1,0 +1,133 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ConfigError } from '../config/errors';
+import type { Module } from '../module';
+import type { Builder } from './builder';
+import type { HttpContext } from './context';
+import { ComplexValue } from './variables';
+
+type Escape = 'default' | 'json' | 'none';
+
+interface LogFormat {
+  text: ComplexValue;
+  escape: Escape;
+}
+
+interface AccessLog {
+  file: LogFile;
+  format: LogFormat;
+}
+
+const COMBINED =
+  '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent"';
+
+function escapeDefault(s: string): string {
+  return s.replace(/["\\\x00-\x1f\x7f-\xff]/g, (c) => '\\x' + c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0'));
+}
+
+function escapeJson(s: string): string {
+  return s.replace(/["\\\x00-\x1f]/g, (c) => (c === '"' || c === '\\' ? '\\' + c : '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0')));
+}
+
+const ESCAPERS: Record<Escape, (s: string) => string> = { default: escapeDefault, json: escapeJson, none: (s) => s };
+
+/** An append-only log file that buffers lines and can be reopened (USR1 / -s reopen). */
+export class LogFile {
+  private stream?: fs.WriteStream;
+
+  constructor(readonly file: string) {}
+
+  write(line: string): void {
+    if (this.stream === undefined) {
+      fs.mkdirSync(path.dirname(this.file), { recursive: true });
+      this.stream = fs.createWriteStream(this.file, { flags: 'a' });
+      this.stream.on('error', () => undefined);
+    }
+    this.stream.write(Buffer.from(line, 'latin1'));
+  }
+
+  reopen(): void {
+    this.stream?.end();
+    this.stream = undefined;
+  }
+
+  close(): Promise<void> {
+    const s = this.stream;
+    this.stream = undefined;
+    return new Promise((resolve) => (s ? s.end(resolve) : resolve()));
+  }
+}
+
+function compileFormat(text: string, escape: Escape, b: Builder, file: string, line: number): LogFormat {
+  return { text: ComplexValue.compile(text, b.variables, file, line), escape };
+}
+
+function render(fmt: LogFormat, r: HttpContext): string {
+  return fmt.text.evalEscaped(r, ESCAPERS[fmt.escape], fmt.escape === 'json' ? '' : '-') + '\n';
+}
+
+interface LogState {
+  formats: Map<string, LogFormat>;
+  files: Map<string, LogFile>;
+}
+
+/** `log_format` and `access_log`, written in the log phase for every request. */
+export function logModule(b: Builder): Module {
+  const state = b.moduleState<LogState>('log', () => ({ formats: new Map(), files: new Map() }));
+  const fileFor = (p: string) => {
+    const abs = b.resolvePath(p);
+    let f = state.files.get(abs);
+    if (f === undefined) state.files.set(abs, (f = new LogFile(abs)));
+    return f;
+  };
+  return {
+    name: 'log',
+    directives: [
+      {
+        name: 'log_format', contexts: ['http'], args: '2+',
+        set: (d) => {
+          const name = d.args[0];
+          if (state.formats.has(name)) throw new ConfigError(`duplicate "log_format" name "${name}"`);
+          let rest = d.args.slice(1);
+          let escape: Escape = 'default';
+          const m = /^escape=(default|json|none)$/.exec(rest[0]);
+          if (m) {
+            escape = m[1] as Escape;
+            rest = rest.slice(1);
+          } else if (rest[0].startsWith('escape=')) throw new ConfigError(`unknown log format escaping "${rest[0].slice(7)}"`);
+          if (rest.length === 0) throw new ConfigError('invalid number of arguments in "log_format" directive');
+          state.formats.set(name, compileFormat(rest.join(''), escape, b, d.file, d.line));
+        },
+      },
+      {
+        name: 'access_log', contexts: ['http', 'server', 'location'], args: '1+',
+        set: (d, scope) => {
+          const list = scope.conf<AccessLog[] | 'off'>('log', () => []);
+          if (d.args[0] === 'off') {
+            if (d.args.length > 1) throw new ConfigError(`invalid parameter "${d.args[1]}"`);
+            scope.confs.set('log', 'off');
+            return;
+          }
+          if (list === 'off') throw new ConfigError('"access_log off" is mixed with other access_log directives');
+          const fmtName = d.args[1] ?? 'combined';
+          if (fmtName !== 'combined' && !state.formats.has(fmtName)) throw new ConfigError(`unknown log format "${fmtName}"`);
+          const format = state.formats.get(fmtName) ?? compileFormat(COMBINED, 'default', b, d.file, d.line);
+          list.push({ file: fileFor(d.args[0]), format });
+        },
+      },
+    ],
+    merge: (parent, child) => child ?? parent,
+    postconfiguration(bb) {
+      bb.phases.log.push((r) => {
+        const logs = r.loc?.conf.log as AccessLog[] | 'off' | undefined;
+        if (logs === undefined || logs === 'off') return;
+        for (const l of logs) l.file.write(render(l.format, r));
+      });
+    },
+  };
+}
+
+/** All log files of a load, for reopen and shutdown. */
+export function logFiles(b: Builder): LogFile[] {
+  return [...b.moduleState<LogState>('log', () => ({ formats: new Map(), files: new Map() })).files.values()];
+}

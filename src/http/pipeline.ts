@@ -1,0 +1,128 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import { HttpContext } from './context';
+import type { CoreLocConf } from './core-module';
+import { findLocation } from './locations';
+import { answer } from './rewrite-module';
+import type { Runtime } from './runtime';
+import { ListenGroup, normalizeHost } from './servers';
+import { normalizeUri, splitTarget } from './uri';
+
+const kRequests = Symbol('requestsOnConnection');
+
+function nextRequestNumber(socket: Socket): number {
+  const s = socket as Socket & { [kRequests]?: number };
+  s[kRequests] = (s[kRequests] ?? 0) + 1;
+  return s[kRequests];
+}
+
+function runPhase(handlers: ReadonlyArray<(r: HttpContext) => boolean>, r: HttpContext): boolean {
+  for (let i = 0; i < handlers.length; i++) if (handlers[i](r)) return true;
+  return false;
+}
+
+/** Origin-form path of the request target (absolute-form `http://host/p` is accepted as nginx does). */
+function targetPath(url: string): string {
+  if (url[0] === '/') return url;
+  const m = /^https?:\/\/[^/?#]*(.*)$/i.exec(url);
+  return m ? m[1] || '/' : url;
+}
+
+function bodyTooLarge(r: HttpContext): boolean {
+  const max = (r.loc.conf.core as CoreLocConf).clientMaxBodySize;
+  const len = r.req.headers['content-length'];
+  return max > 0 && len !== undefined && Number(len) > max;
+}
+
+/**
+ * One request through the phases: server rewrite → location → rewrite →
+ * access → precontent → content. The log phase runs from `finishRequest`
+ * when the response closes, whatever happened.
+ */
+export function handleRequest(
+  rt: Runtime,
+  group: ListenGroup,
+  req: IncomingMessage,
+  res: ServerResponse,
+  upgrade?: HttpContext['upgrade'],
+): HttpContext {
+  const r = new HttpContext(req, res, rt, nextRequestNumber(req.socket));
+  if (upgrade) r.upgrade = upgrade;
+  res.on('close', () => finishRequest(r));
+  try {
+    route(r, group);
+  } catch (err) {
+    failRequest(r, err);
+  }
+  return r;
+}
+
+function route(r: HttpContext, group: ListenGroup): void {
+  const req = r.req;
+  const sel = group.select(normalizeHost(req.headers.host));
+  r.server = sel.server;
+  r.loc = sel.server.root;
+  if (sel.captures !== null) r.captures = Array.from(sel.captures, (s) => s ?? '');
+  const { path, args } = splitTarget(targetPath(req.url ?? '/'));
+  const uri = normalizeUri(path);
+  r.args = args;
+  if (uri === undefined) {
+    answer(r, 400, undefined);
+    return;
+  }
+  r.uri = uri;
+  const phases = r.runtime.phases;
+  if (runPhase(phases.serverRewrite, r)) return;
+  r.loc = findLocation(r, r.server.locations, r.uri) ?? r.server.root;
+  if (runPhase(phases.rewrite, r)) return;
+  if (runPhase(phases.access, r)) return;
+  if (bodyTooLarge(r)) {
+    answer(r, 413, undefined);
+    return;
+  }
+  if (runPhase(phases.precontent, r)) return;
+  const content = r.loc.content;
+  if (content === undefined) {
+    answer(r, 404, undefined);
+    return;
+  }
+  const pending = content(r);
+  if (pending !== undefined) pending.catch((err) => failRequest(r, err));
+}
+
+/** An internal failure: 500 if nothing was sent yet, otherwise the connection is cut. */
+export function failRequest(r: HttpContext, err: unknown): void {
+  process.emitWarning(`request failed: ${(err as Error)?.stack ?? String(err)}`);
+  if (!r.headerSent && !r.res.destroyed) {
+    try {
+      answer(r, 500, undefined);
+      return;
+    } catch {
+      /* fall through to destroy */
+    }
+  }
+  r.res.destroy();
+}
+
+/**
+ * The log phase: runs once per request, for completed, failed and aborted
+ * requests alike (nginx logs 499 when the client went away first).
+ */
+export function finishRequest(r: HttpContext): void {
+  if (r.logged) return;
+  r.logged = true;
+  r.endMs = Date.now();
+  r.finished = r.res.writableFinished || r.upgrade !== null;
+  r.aborted = !r.finished;
+  if (!r.headerSent && r.upgrade === null) r.status = 499;
+  const header = (r.res as unknown as { _header?: string | null })._header;
+  if (typeof header === 'string') r.headerBytesSent = header.length;
+  if (r.loc === undefined) return;
+  for (const h of r.runtime.phases.log) {
+    try {
+      h(r);
+    } catch (err) {
+      process.emitWarning(`log phase failed: ${(err as Error)?.stack ?? String(err)}`);
+    }
+  }
+}

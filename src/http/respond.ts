@@ -1,0 +1,28 @@
+import type { HttpContext, OutHeaders } from './context';
+
+/**
+ * The one way a response header leaves metricproxy: header filters
+ * (add_header, metric on=response, status counters) run here, just before
+ * the status line is written.
+ */
+export function sendHeader(r: HttpContext, status: number, headers: OutHeaders): void {
+  r.status = status;
+  const filters = r.runtime.phases.header;
+  for (let i = 0; i < filters.length; i++) filters[i](r, headers);
+  r.sentHeaders = headers;
+  r.headerSent = true;
+  r.res.writeHead(status, headers);
+}
+
+/** Sends a complete response. Bodies are byte strings (latin1) or Buffers. */
+export function sendResponse(r: HttpContext, status: number, headers: OutHeaders, body: string | Buffer): void {
+  const buf = typeof body === 'string' ? Buffer.from(body, 'latin1') : body;
+  headers['content-length'] = String(buf.length);
+  sendHeader(r, status, headers);
+  if (r.req.method === 'HEAD' || status === 204 || status === 304) {
+    r.res.end();
+    return;
+  }
+  r.bodyBytesSent += buf.length;
+  r.res.end(buf);
+}

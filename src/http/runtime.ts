@@ -1,0 +1,61 @@
+import { ConfigError } from '../config/errors';
+import type { ApiTree } from '../api/tree';
+import type { Builder, MainConf, WorkerInit } from './builder';
+import type { Phases, ServerConf } from './conf';
+import { LogFile, logFiles } from './log-module';
+import { ListenGroup, listenKey } from './servers';
+import type { VariableRegistry } from './variables';
+
+/**
+ * One immutable runtime per config load: what a worker serves with. A
+ * reload builds a new one and swaps it whole.
+ */
+export class Runtime {
+  readonly main: MainConf;
+  readonly phases: Phases;
+  readonly servers: readonly ServerConf[];
+  readonly listens: ReadonlyMap<string, ListenGroup>;
+  readonly api: ApiTree;
+  readonly variables: VariableRegistry;
+  readonly workerInits: readonly WorkerInit[];
+  readonly logFiles: readonly LogFile[];
+  readonly prefix: string;
+  readonly confFile: string;
+  /** Counts loads: 1 at start, +1 per reload (Angie's `generation`). */
+  generation = 1;
+  loadTime = new Date();
+  /** Hooks run when the worker stops (close the store, flush logs). */
+  readonly shutdownHooks: Array<() => void | Promise<void>> = [];
+
+  constructor(b: Builder) {
+    this.main = b.main;
+    this.phases = b.phases;
+    this.servers = b.servers;
+    this.api = b.api;
+    this.variables = b.variables;
+    this.workerInits = b.workerInits;
+    this.logFiles = logFiles(b);
+    this.prefix = b.prefix;
+    this.confFile = b.confFile;
+    this.listens = groupListens(b.servers);
+  }
+}
+
+function groupListens(servers: readonly ServerConf[]): Map<string, ListenGroup> {
+  const groups = new Map<string, ListenGroup>();
+  for (const s of servers) {
+    const seenHere = new Set<string>();
+    for (const l of s.listens) {
+      const key = listenKey(l.host, l.port);
+      if (seenHere.has(key)) throw new ConfigError(`duplicate listen ${key}`, l.file, l.line);
+      seenHere.add(key);
+      let g = groups.get(key);
+      if (g === undefined) groups.set(key, (g = new ListenGroup(l.host, l.port)));
+      if (l.defaultServer && g.defaultServer !== undefined && g.defaultServerExplicit) {
+        throw new ConfigError(`a duplicate default server for ${key}`, l.file, l.line);
+      }
+      g.add(s, l.defaultServer);
+    }
+  }
+  return groups;
+}

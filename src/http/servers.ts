@@ -1,0 +1,91 @@
+import type { ServerConf, ServerNameMatch } from './conf';
+
+/** Servers sharing one listening socket, with nginx's name lookup tables. */
+export class ListenGroup {
+  readonly exact = new Map<string, ServerConf>();
+  readonly headWild: Array<{ suffix: string; server: ServerConf }> = [];
+  readonly tailWild: Array<{ prefix: string; server: ServerConf }> = [];
+  readonly regex: Array<{ re: RegExp; server: ServerConf }> = [];
+  defaultServer!: ServerConf;
+  defaultServerExplicit = false;
+
+  constructor(
+    readonly host: string,
+    readonly port: number,
+  ) {}
+
+  get key(): string {
+    return listenKey(this.host, this.port);
+  }
+
+  add(server: ServerConf, isDefault: boolean): void {
+    if (this.defaultServer === undefined || isDefault) this.defaultServer = server;
+    if (isDefault) this.defaultServerExplicit = true;
+    for (const n of server.names) this.addName(n, server);
+  }
+
+  private addName(n: ServerNameMatch, server: ServerConf): void {
+    switch (n.kind) {
+      case 'exact':
+        if (!this.exact.has(n.name)) this.exact.set(n.name, server);
+        break;
+      case 'wildcard-head':
+        this.headWild.push({ suffix: n.suffix, server });
+        this.headWild.sort((a, b) => b.suffix.length - a.suffix.length);
+        break;
+      case 'wildcard-tail':
+        this.tailWild.push({ prefix: n.prefix, server });
+        this.tailWild.sort((a, b) => b.prefix.length - a.prefix.length);
+        break;
+      case 'regex':
+        this.regex.push({ re: n.re, server });
+        break;
+    }
+  }
+
+  /** nginx order: exact, longest `*.` wildcard, longest `.*` wildcard, first regex, default. */
+  select(host: string): { server: ServerConf; captures: RegExpExecArray | null } {
+    if (host !== '') {
+      const exact = this.exact.get(host);
+      if (exact !== undefined) return { server: exact, captures: null };
+      for (const w of this.headWild) if (host.endsWith(w.suffix)) return { server: w.server, captures: null };
+      for (const w of this.tailWild) if (host.startsWith(w.prefix)) return { server: w.server, captures: null };
+      for (const x of this.regex) {
+        const m = x.re.exec(host);
+        if (m !== null) return { server: x.server, captures: m };
+      }
+    }
+    return { server: this.defaultServer, captures: null };
+  }
+}
+
+export function listenKey(host: string, port: number): string {
+  return `${host === '' ? '*' : host}:${port}`;
+}
+
+/** The Host header as nginx compares it: lower case, no port, no trailing dot. */
+export function normalizeHost(raw: string | undefined): string {
+  if (raw === undefined) return '';
+  let h = raw.trim().toLowerCase();
+  if (h.startsWith('[')) {
+    const close = h.indexOf(']');
+    return close < 0 ? '' : h.slice(0, close + 1);
+  }
+  const colon = h.indexOf(':');
+  if (colon >= 0) h = h.slice(0, colon);
+  if (h.endsWith('.')) h = h.slice(0, -1);
+  return h;
+}
+
+/** Parses a `server_name` argument. `.example.com` means both the name and its subdomains. */
+export function parseServerName(name: string): ServerNameMatch[] {
+  if (name.startsWith('~')) {
+    const src = name.slice(1);
+    return [{ kind: 'regex', re: new RegExp(src, 'i'), source: src }];
+  }
+  const lower = name.toLowerCase();
+  if (lower.startsWith('*.')) return [{ kind: 'wildcard-head', suffix: lower.slice(1) }];
+  if (lower.startsWith('.')) return [{ kind: 'exact', name: lower.slice(1) }, { kind: 'wildcard-head', suffix: lower }];
+  if (lower.endsWith('.*')) return [{ kind: 'wildcard-tail', prefix: lower.slice(0, -1) }];
+  return [{ kind: 'exact', name: lower }];
+}

@@ -1,0 +1,21 @@
+import type { Builder } from './http/builder';
+import { accessModule } from './http/access-module';
+import { coreHttpModule } from './http/core-module';
+import { headersModule } from './http/headers-module';
+import { logModule } from './http/log-module';
+import { rewriteModule } from './http/rewrite-module';
+import type { Module } from './module';
+import { mainModule } from './process/directives';
+
+/**
+ * The module list, in nginx's spirit: a new directive family is a new
+ * module file plus one line here. Order decides phase-handler order.
+ */
+export const MODULES: Array<(b: Builder) => Module> = [
+  mainModule,
+  coreHttpModule,
+  rewriteModule,
+  accessModule,
+  headersModule,
+  logModule,
+];
