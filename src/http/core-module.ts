@@ -83,9 +83,7 @@ function addLocation(d: Directive, scope: Scope, b: Builder): Scope {
   child.owner = loc;
   if (modifier === '~' || modifier === '~*') {
     loc.regex = compileRegex(name, modifier === '~*');
-    for (const g of Object.keys(namedGroups(loc.regex))) {
-      b.variables.define(g, (r) => r.namedCaptures?.[g]);
-    }
+    defineNamedCaptures(loc.regex, b);
   }
   if (modifier === '@') {
     if (server.named.has(name)) throw new ConfigError(`duplicate location "${name}"`);
@@ -100,11 +98,12 @@ function addLocation(d: Directive, scope: Scope, b: Builder): Scope {
   return child;
 }
 
-/** Named groups of a compiled regex, found by matching the source once. */
-function namedGroups(re: RegExp): Record<string, true> {
-  const out: Record<string, true> = {};
-  for (const m of re.source.matchAll(/\(\?<([A-Za-z_][A-Za-z0-9_]*)>/g)) out[m[1]] = true;
-  return out;
+/** Named groups `(?<name>...)` become variables, as nginx's named captures do. */
+function defineNamedCaptures(re: RegExp, b: Builder): void {
+  for (const m of re.source.matchAll(/\(\?<([A-Za-z_][A-Za-z0-9_]*)>/g)) {
+    const g = m[1];
+    b.variables.define(g, (r) => r.namedCaptures?.[g]);
+  }
 }
 
 function sizeSlot(field: 'clientMaxBodySize') {
@@ -151,11 +150,14 @@ export function coreHttpModule(b: Builder): Module {
               continue;
             }
             if (server.primaryName === '') server.primaryName = n.startsWith('.') ? n.slice(1) : n;
+            let matches;
             try {
-              server.names.push(...parseServerName(n));
+              matches = parseServerName(n);
             } catch (e) {
               throw new ConfigError(`invalid server name or wildcard "${n}": ${(e as Error).message}`);
             }
+            for (const m of matches) if (m.kind === 'regex') defineNamedCaptures(m.re, b);
+            server.names.push(...matches);
           }
         },
       },

@@ -62,7 +62,10 @@ function route(r: HttpContext, group: ListenGroup): void {
   const sel = group.select(normalizeHost(req.headers.host));
   r.server = sel.server;
   r.loc = sel.server.root;
-  if (sel.captures !== null) r.captures = Array.from(sel.captures, (s) => s ?? '');
+  if (sel.captures !== null) {
+    r.captures = Array.from(sel.captures, (s) => s ?? '');
+    r.namedCaptures = sel.captures.groups ? { ...sel.captures.groups } : null;
+  }
   const { path, args } = splitTarget(targetPath(req.url ?? '/'));
   const uri = normalizeUri(path);
   r.args = args;
@@ -74,12 +77,13 @@ function route(r: HttpContext, group: ListenGroup): void {
   const phases = r.runtime.phases;
   if (runPhase(phases.serverRewrite, r)) return;
   r.loc = findLocation(r, r.server.locations, r.uri) ?? r.server.root;
-  if (runPhase(phases.rewrite, r)) return;
-  if (runPhase(phases.access, r)) return;
+  // nginx checks the body size as soon as the location is known (find-config phase).
   if (bodyTooLarge(r)) {
     answer(r, 413, undefined);
     return;
   }
+  if (runPhase(phases.rewrite, r)) return;
+  if (runPhase(phases.access, r)) return;
   if (runPhase(phases.precontent, r)) return;
   const content = r.loc.content;
   if (content === undefined) {

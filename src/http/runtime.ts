@@ -27,6 +27,11 @@ export class Runtime {
   /** Hooks run when the worker stops (close the store, flush logs). */
   readonly shutdownHooks: Array<() => void | Promise<void>> = [];
 
+  /** A path from the config, relative to the prefix (nginx's rule). */
+  resolve(p: string): string {
+    return require('node:path').resolve(this.prefix, p);
+  }
+
   constructor(b: Builder) {
     this.main = b.main;
     this.phases = b.phases;

@@ -1,0 +1,35 @@
+import { renderJson } from './json';
+import { ApiNode, fromValue, ReadCtx, StaticObject } from './tree';
+import { ApiTarget, resolvePath } from './walk';
+
+/**
+ * The top of the API namespace: `/` holds `status`, so that `api /status/;`
+ * and `api /;` address the same tree Angie's do.
+ */
+export function apiTop(status: ApiNode): StaticObject {
+  return new StaticObject().set('status', status);
+}
+
+export interface ApiAnswer {
+  status: number;
+  /** JSON text (Unicode); send it UTF-8 encoded. */
+  body: string;
+}
+
+/** What the `api` handler answers for one request, independent of HTTP plumbing. */
+export function answerApi(top: ApiNode, method: string, target: ApiTarget, ctx: ReadCtx, pretty: boolean): ApiAnswer {
+  if (method !== 'GET' && method !== 'HEAD') {
+    const description = `The ${method} method is not allowed for the requested API entity "${target.display}".`;
+    return apiError(405, 'MethodNotAllowed', description, ctx, pretty);
+  }
+  const node = resolvePath(top, target.segments, ctx);
+  if (node === undefined) {
+    return apiError(404, 'PathNotFound', `Requested API entity "${target.display}" doesn't exist.`, ctx, pretty);
+  }
+  return { status: 200, body: renderJson(node, ctx, pretty) };
+}
+
+function apiError(status: number, error: string, description: string, ctx: ReadCtx, pretty: boolean): ApiAnswer {
+  // Rendered like any node, so the path (request bytes) inside the description is made valid text.
+  return { status, body: renderJson(fromValue({ error, description }), ctx, pretty) };
+}

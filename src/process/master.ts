@@ -1,0 +1,146 @@
+import cluster, { Worker } from 'node:cluster';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ConfigError, renderWarning } from '../config/errors';
+import { loadConfig, Loaded } from '../config/load';
+import { ErrorLog } from './log';
+import { WORKER_ENV_KEY, WorkerEnv, WorkerToMaster } from './messages';
+
+export interface MasterOptions {
+  confFile: string;
+  prefix: string;
+  globalDirectives: string;
+}
+
+interface WorkerSlot {
+  worker: Worker;
+  generation: number;
+  retiring: boolean;
+}
+
+/**
+ * The master parses the config, forks the workers, owns signals, the pid
+ * file and reloads; it serves no HTTP itself.
+ */
+export class Master {
+  private readonly slots = new Map<number, WorkerSlot>();
+  private generation = 0;
+  private env!: WorkerEnv;
+  private workerCount = 1;
+  private stopping = false;
+  private pidFile = '';
+  private readonly errorLog = new ErrorLog('stderr', 'notice');
+
+  constructor(private readonly opts: MasterOptions) {}
+
+  private load(): Loaded {
+    const loaded = loadConfig(this.opts.confFile, { prefix: this.opts.prefix, globalDirectives: this.opts.globalDirectives });
+    for (const w of loaded.warnings) this.errorLog.log('warn', renderWarning(w).replace(/^metricproxy: \[warn\] /, ''));
+    return loaded;
+  }
+
+  private adopt(loaded: Loaded): void {
+    const rt = loaded.runtime;
+    this.generation++;
+    this.workerCount = rt.main.workerProcesses;
+    this.pidFile = rt.resolve(rt.main.pid);
+    this.errorLog.reconfigure(rt.resolve(rt.main.errorLog), rt.main.errorLogLevel);
+    this.env = { ...this.opts, generation: this.generation, loadTime: new Date().toISOString() };
+  }
+
+  /** Starts all workers; resolves when every one listens, rejects on the first fatal report. */
+  async start(): Promise<void> {
+    this.adopt(this.load());
+    cluster.setupPrimary({ exec: process.argv[1], args: [], silent: false });
+    await this.spawnGeneration();
+    fs.mkdirSync(path.dirname(this.pidFile), { recursive: true });
+    fs.writeFileSync(this.pidFile, `${process.pid}\n`);
+    this.installSignals();
+    cluster.on('exit', (w, code, signal) => this.onExit(w, code, signal));
+  }
+
+  private spawnGeneration(): Promise<void> {
+    const ready: Array<Promise<void>> = [];
+    for (let i = 0; i < this.workerCount; i++) ready.push(this.spawn());
+    return Promise.all(ready).then(() => undefined);
+  }
+
+  private spawn(): Promise<void> {
+    const worker = cluster.fork({ [WORKER_ENV_KEY]: JSON.stringify(this.env) });
+    this.slots.set(worker.id, { worker, generation: this.generation, retiring: false });
+    return new Promise((resolve, reject) => {
+      worker.on('message', (msg: WorkerToMaster) => {
+        if (msg.type === 'ready') resolve();
+        else if (msg.type === 'fatal') reject(new Error(msg.message));
+      });
+      worker.once('exit', () => reject(new Error('worker exited during start')));
+    });
+  }
+
+  private onExit(w: Worker, code: number | null, signal: string | null): void {
+    const slot = this.slots.get(w.id);
+    this.slots.delete(w.id);
+    if (slot === undefined || slot.retiring || this.stopping) {
+      if (this.stopping && this.slots.size === 0) this.exit();
+      return;
+    }
+    const how = signal ? `exited on signal ${signal}` : `exited with code ${code}`;
+    this.errorLog.log('alert', `worker process ${w.process.pid} ${how}`);
+    if (slot.generation === this.generation) this.spawn().catch((e) => this.errorLog.log('alert', String(e.message)));
+  }
+
+  private installSignals(): void {
+    process.on('SIGHUP', () => void this.reload());
+    process.on('SIGTERM', () => this.stop(false));
+    process.on('SIGINT', () => this.stop(false));
+    process.on('SIGQUIT', () => this.stop(true));
+    process.on('SIGUSR1', () => this.reopen());
+  }
+
+  /** Parse first; an invalid config is logged and the old workers keep serving. */
+  async reload(): Promise<void> {
+    let loaded: Loaded;
+    try {
+      loaded = this.load();
+    } catch (e) {
+      const msg = e instanceof ConfigError ? e.render().replace(/^metricproxy: \[emerg\] /, '') : String(e);
+      this.errorLog.log('emerg', msg);
+      return;
+    }
+    const old = [...this.slots.values()];
+    this.adopt(loaded);
+    try {
+      await this.spawnGeneration();
+    } catch (e) {
+      this.errorLog.log('alert', `reload failed: ${(e as Error).message}`);
+      return;
+    }
+    for (const s of old) {
+      s.retiring = true;
+      s.worker.send({ type: 'quit' });
+    }
+    this.errorLog.log('notice', `reconfiguring: generation ${this.generation}`);
+  }
+
+  private reopen(): void {
+    this.errorLog.reopen();
+    for (const s of this.slots.values()) s.worker.send({ type: 'reopen' });
+  }
+
+  stop(graceful: boolean): void {
+    if (this.stopping) return;
+    this.stopping = true;
+    if (this.slots.size === 0) this.exit();
+    for (const s of this.slots.values()) s.worker.send({ type: graceful ? 'quit' : 'stop' });
+    if (!graceful) setTimeout(() => this.exit(), 5000).unref();
+  }
+
+  private exit(): void {
+    try {
+      if (fs.readFileSync(this.pidFile, 'utf8').trim() === String(process.pid)) fs.unlinkSync(this.pidFile);
+    } catch {
+      /* no pid file to remove */
+    }
+    process.exit(0);
+  }
+}

@@ -1,0 +1,55 @@
+import { ConfigError } from '../config/errors';
+import { loadConfig } from '../config/load';
+import { Listeners } from '../http/listeners';
+import type { Runtime } from '../http/runtime';
+import { ErrorLog } from './log';
+import type { MasterToWorker, WorkerEnv, WorkerToMaster } from './messages';
+
+function send(msg: WorkerToMaster): void {
+  process.send?.(msg);
+}
+
+async function shutdown(rt: Runtime, listeners: Listeners, graceful: boolean): Promise<never> {
+  await listeners.close(graceful);
+  for (const hook of rt.shutdownHooks) await hook();
+  await Promise.all(rt.logFiles.map((f) => f.close()));
+  process.exit(0);
+}
+
+/**
+ * A worker builds the runtime from the same config its master checked,
+ * runs the modules' worker init (open the store), then serves.
+ */
+export async function runWorker(env: WorkerEnv): Promise<void> {
+  let rt: Runtime;
+  try {
+    rt = loadConfig(env.confFile, { prefix: env.prefix, globalDirectives: env.globalDirectives }).runtime;
+  } catch (e) {
+    send({ type: 'fatal', message: e instanceof ConfigError ? e.render() : String(e) });
+    process.exit(1);
+  }
+  rt.generation = env.generation;
+  rt.loadTime = new Date(env.loadTime);
+  const errorLog = new ErrorLog(rt.resolve(rt.main.errorLog), rt.main.errorLogLevel);
+  process.on('warning', (w) => errorLog.log('error', w.message));
+  for (const init of rt.workerInits) await init(rt);
+  const listeners = new Listeners(rt);
+  try {
+    await listeners.listen();
+  } catch (e) {
+    send({ type: 'fatal', message: `bind() failed (${(e as Error).message})` });
+    process.exit(1);
+  }
+  process.on('message', (msg: MasterToWorker) => {
+    if (msg.type === 'quit') void shutdown(rt, listeners, true);
+    else if (msg.type === 'stop') void shutdown(rt, listeners, false);
+    else if (msg.type === 'reopen') {
+      for (const f of rt.logFiles) f.reopen();
+      errorLog.reopen();
+    }
+  });
+  // Signals go to the master; a worker ignores them so a terminal ^C does not cut requests mid-flight.
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGQUIT', 'SIGHUP', 'SIGUSR1'] as const) process.on(sig, () => undefined);
+  process.on('disconnect', () => void shutdown(rt, listeners, false));
+  send({ type: 'ready' });
+}

@@ -1,0 +1,76 @@
+import { ConfigError } from '../config/errors';
+import type { Directive } from '../config/parser';
+import type { Scope } from '../config/registry';
+import { locationOf, noCacheHeaders } from '../api/module';
+import { ApiNode, ReadCtx } from '../api/tree';
+import type { Builder } from '../http/builder';
+import type { ContentHandler, LocationConf } from '../http/conf';
+import { sendResponse } from '../http/respond';
+import { answer } from '../http/rewrite-module';
+import type { Module } from '../module';
+import { renderTemplate } from './render';
+import { parseTemplate, Template } from './template';
+
+const CONTENT_TYPE = 'text/plain; version=0.0.4';
+
+/** Load-wide state: templates by name, and `prometheus NAME;` uses resolved once all templates are read. */
+interface PrometheusState {
+  templates: Map<string, Template>;
+  uses: Array<{ loc: LocationConf; name: string; file: string; line: number }>;
+}
+
+function prometheusHandler(tpl: Template, status: ApiNode): ContentHandler {
+  return (r) => {
+    const method = r.req.method;
+    if (method !== 'GET' && method !== 'HEAD') {
+      answer(r, 405, undefined);
+      return;
+    }
+    const ctx = new ReadCtx();
+    let text: string;
+    try {
+      text = renderTemplate(tpl, status, ctx, r);
+    } finally {
+      ctx.close();
+    }
+    sendResponse(r, 200, noCacheHeaders(CONTENT_TYPE), Buffer.from(text, 'utf8'));
+  };
+}
+
+function defineTemplate(b: Builder, state: PrometheusState, d: Directive): void {
+  const name = d.args[0];
+  if (state.templates.has(name)) throw new ConfigError(`duplicate Prometheus template "${name}"`);
+  state.templates.set(name, parseTemplate(name, d.block ?? [], b.variables));
+}
+
+function useTemplate(state: PrometheusState, d: Directive, scope: Scope): void {
+  state.uses.push({ loc: locationOf(scope), name: d.args[0], file: d.file, line: d.line });
+}
+
+/**
+ * `prometheus_template NAME { ... }` (http) and `prometheus NAME;`
+ * (location): the status tree in the Prometheus text format (api.md).
+ * A location may name a template defined further down the http block.
+ */
+export function prometheusModule(b: Builder): Module {
+  const state = (): PrometheusState => b.moduleState('prometheus', () => ({ templates: new Map(), uses: [] }));
+  return {
+    name: 'prometheus',
+    directives: [
+      { name: 'prometheus_template', contexts: ['http'], args: '1', block: 'raw', set: (d) => defineTemplate(b, state(), d) },
+      { name: 'prometheus', contexts: ['location'], args: '1', unique: true, set: (d, scope) => useTemplate(state(), d, scope) },
+    ],
+    preconfiguration() {
+      // Angie defines `$p8s_value` as a variable; outside a template it is never found.
+      b.variables.define('p8s_value', () => undefined);
+    },
+    postconfiguration() {
+      const s = state();
+      for (const use of s.uses) {
+        const tpl = s.templates.get(use.name);
+        if (tpl === undefined) throw new ConfigError(`unknown Prometheus template "${use.name}"`, use.file, use.line);
+        use.loc.content = prometheusHandler(tpl, b.api.root);
+      }
+    },
+  };
+}
