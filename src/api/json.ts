@@ -5,11 +5,13 @@ import { ApiLeaf, ApiNode, isObjectNode, ReadCtx } from './tree';
  * A finite number as the API and Prometheus print it: integers exactly,
  * fractions at 15 significant digits so float noise (0.1 + 0.2) does not
  * show. Safe integers skip the rounding because counters past 10^15 must
- * keep their last digits.
+ * keep their last digits; values near the double limit skip it because
+ * rounding them up would overflow to Infinity.
  */
 export function formatNumber(x: number): string {
   if (Number.isSafeInteger(x)) return String(x);
-  return String(Number(x.toPrecision(15)));
+  const rounded = Number(x.toPrecision(15));
+  return String(Number.isFinite(rounded) ? rounded : x);
 }
 
 /**

@@ -17,6 +17,7 @@ describe('formatNumber', () => {
     expect(formatNumber(1077.9376)).toBe('1077.9376');
     expect(formatNumber(-2.5)).toBe('-2.5');
     expect(formatNumber(1e21)).toBe('1e+21');
+    expect(formatNumber(-Number.MAX_VALUE)).toBe('-1.7976931348623157e+308');
   });
 });
 
