@@ -280,8 +280,8 @@ export function parseHostPort(text: string, what: string): { host: string; port:
     portText = colon < 0 ? undefined : text.slice(colon + 1);
   }
   if (host === '') throw new ConfigError(`no host in ${what}`);
-  if (portText === undefined) return { host: host.toLowerCase(), port: 80 };
+  if (portText === undefined) return { host, port: 80 };
   const port = /^\d+$/.test(portText) ? Number(portText) : NaN;
   if (!(port >= 1 && port <= 65535)) throw new ConfigError(`invalid port in ${what}`);
-  return { host: host.toLowerCase(), port };
+  return { host, port };
 }

@@ -202,7 +202,7 @@ describe('statistics', () => {
 describe('parseHostPort', () => {
   it('parses hosts, ports and defaults', () => {
     expect(parseHostPort('127.0.0.1:8080', 'x')).toEqual({ host: '127.0.0.1', port: 8080 });
-    expect(parseHostPort('Backend', 'x')).toEqual({ host: 'backend', port: 80 });
+    expect(parseHostPort('Backend', 'x')).toEqual({ host: 'Backend', port: 80 });
     expect(parseHostPort('[::1]:81', 'x')).toEqual({ host: '::1', port: 81 });
   });
 
