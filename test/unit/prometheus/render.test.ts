@@ -1,0 +1,151 @@
+import { describe, expect, it } from 'vitest';
+import { fromValue, lazyObject, ReadCtx, StaticObject } from '../../../src/api/tree';
+import type { HttpContext } from '../../../src/http/context';
+import { VariableRegistry } from '../../../src/http/variables';
+import { renderTemplate } from '../../../src/prometheus/render';
+import { parseExposition, templateOf } from './helpers';
+
+const ctx = new ReadCtx();
+
+/** A `/status` node holding one metric zone's `metrics` object. */
+function zoneTree(zone: string, metrics: unknown) {
+  return fromValue({ connections: { accepted: 1 }, http: { metric_zones: { [zone]: { discarded: 0, metrics } } } });
+}
+
+const UPLOAD_TEMPLATE = `
+'stats{le="$1"}' $p8s_value
+    path=~^/http/metric_zones/upload/metrics/angie/stats/(.+)$
+    type=histogram;
+'stats_sum' $p8s_value path=/http/metric_zones/upload/metrics/angie/sum;
+'stats_count' $p8s_value path=/http/metric_zones/upload/metrics/angie/count;
+'avg_size' $p8s_value path=/http/metric_zones/upload/metrics/angie/avg_size;
+`;
+
+describe('renderTemplate', () => {
+  it('renders the seed upload example exactly', () => {
+    const tree = zoneTree('upload', {
+      angie: { stats: { '64': 2, '256': 2, '1024': 2, '4096': 4, '16384': 5, '+Inf': 6 }, sum: 82953, count: 6, avg_size: 108.69376 },
+    });
+    const text = renderTemplate(templateOf('upload_metric', UPLOAD_TEMPLATE), tree, ctx);
+    expect(text).toBe(
+      [
+        '# Angie Prometheus template "upload_metric"',
+        '# TYPE stats histogram',
+        'stats{le="64"} 2',
+        'stats{le="256"} 2',
+        'stats{le="1024"} 2',
+        'stats{le="4096"} 4',
+        'stats{le="16384"} 5',
+        'stats{le="+Inf"} 6',
+        'stats_sum 82953',
+        'stats_count 6',
+        'avg_size 108.69376',
+        '',
+      ].join('\n'),
+    );
+    const families = parseExposition(text);
+    expect(families.map((f) => [f.name, f.type])).toEqual([
+      ['stats', 'HISTOGRAM'],
+      ['avg_size', 'UNTYPED'],
+    ]);
+  });
+
+  it('renders the api.md first/second/keys example: first claim wins, unmatched entries print nothing', () => {
+    const tree = zoneTree('z', { a: { n: 2 }, b: { n: 1 } });
+    const tpl = templateOf(
+      't',
+      `'first{k="$1"}'  $p8s_value path=~^/http/metric_zones/z/metrics/([^/]+)/n$ type=counter 'help=First entry';
+       'second{k="$1"}' $p8s_value path=~^/http/metric_zones/z/metrics/([^/]+)/n$ type=counter;
+       'keys'           $p8s_value path=/http/metric_zones/z/metrics/ type=gauge;`,
+    );
+    expect(renderTemplate(tpl, tree, ctx)).toBe(
+      ['# Angie Prometheus template "t"', '# HELP first First entry', '# TYPE first counter', 'first{k="a"} 2', 'first{k="b"} 1', '# TYPE keys gauge', 'keys 2', ''].join(
+        '\n',
+      ),
+    );
+  });
+
+  it('offers objects as PATH/ with their child count, after their children (tree order)', () => {
+    const tree = fromValue({ a: { x: 1, y: { z: 2 } } });
+    const tpl = templateOf('t', `'v{p="$1"}' $p8s_value path=~^(/a.*)$;`);
+    expect(renderTemplate(tpl, tree, ctx).split('\n').slice(1, -1)).toEqual([
+      'v{p="/a/x"} 1',
+      'v{p="/a/y/z"} 2',
+      'v{p="/a/y/"} 1',
+      'v{p="/a/"} 2',
+    ]);
+  });
+
+  it('escapes label values and turns key bytes into valid UTF-8', () => {
+    const keys = ['say "hi"', 'back\\slash', 'two\nlines', 'caf\xc3\xa9', 'bad\xff'];
+    const metrics: Record<string, number> = {};
+    keys.forEach((k, i) => (metrics[k] = i));
+    const tpl = templateOf('t', `'hits{key="$1"}' $p8s_value path=~^/http/metric_zones/z/metrics/([^/]+)$;`);
+    const text = renderTemplate(tpl, zoneTree('z', metrics), ctx);
+    expect(text.split('\n').slice(1, -1)).toEqual([
+      'hits{key="say \\"hi\\""} 0',
+      'hits{key="back\\\\slash"} 1',
+      'hits{key="two\\nlines"} 2',
+      'hits{key="café"} 3',
+      'hits{key="bad\ufffd"} 4',
+    ]);
+    const [family] = parseExposition(text);
+    expect(family.metrics.map((m) => m.labels?.key)).toEqual(['say "hi"', 'back\\slash', 'two\nlines', 'café', 'bad\ufffd']);
+  });
+
+  it('spells non-finite values the text-format way, booleans as 1/0, and skips text leaves', () => {
+    const tree = fromValue({ v: { inf: Infinity, ninf: -Infinity, nan: NaN, up: true, down: false, name: 'peer', num: '12.5', nil: null } });
+    const tpl = templateOf('t', `'v{k="$1"}' $p8s_value path=~^/v/([^/]+)$;`);
+    const text = renderTemplate(tpl, tree, ctx);
+    expect(text.split('\n').slice(1, -1)).toEqual(['v{k="inf"} +Inf', 'v{k="ninf"} -Inf', 'v{k="nan"} NaN', 'v{k="up"} 1', 'v{k="down"} 0', 'v{k="num"} 12.5']);
+    expect(() => parseExposition(text)).not.toThrow();
+  });
+
+  it('writes HELP and TYPE once per metric name, before its first samples', () => {
+    const tree = fromValue({ a: { n: 1 }, b: { n: 2 } });
+    const tpl = templateOf(
+      't',
+      `'n{z="a"}' $p8s_value path=/a/n type=gauge 'help=Per zone';
+       'n{z="b"}' $p8s_value path=/b/n type=gauge 'help=Per zone';`,
+    );
+    expect(renderTemplate(tpl, tree, ctx)).toBe(['# Angie Prometheus template "t"', '# HELP n Per zone', '# TYPE n gauge', 'n{z="a"} 1', 'n{z="b"} 2', ''].join('\n'));
+  });
+
+  it('escapes backslashes and newlines in help text', () => {
+    const tpl = templateOf('t', `m $p8s_value path=/a "help=two\\nlines \\\\ here";`);
+    expect(renderTemplate(tpl, fromValue({ a: 1 }), ctx)).toContain('# HELP m two\\nlines \\\\ here\n');
+  });
+
+  it('prints only the header when nothing matches', () => {
+    const tpl = templateOf('t', `m $p8s_value path=/nope type=gauge;`);
+    expect(renderTemplate(tpl, fromValue({ a: 1 }), ctx)).toBe('# Angie Prometheus template "t"\n');
+  });
+
+  it('samples an entry without path= once from its request variable', () => {
+    const vars = new VariableRegistry();
+    vars.define('answer', () => '42');
+    const tpl = templateOf('t', `'life{q="$answer"}' $answer;\nnever $p8s_value;`, vars);
+    expect(renderTemplate(tpl, fromValue({}), ctx, {} as HttpContext)).toBe('# Angie Prometheus template "t"\nlife{q="42"} 42\n');
+  });
+
+  it('does not list or read branches no entry can match', () => {
+    const untouchable = lazyObject(
+      () => {
+        throw new Error('listed an unrelated branch');
+      },
+      () => {
+        throw new Error('read an unrelated branch');
+      },
+    );
+    const hugeZone = lazyObject(
+      () => {
+        throw new Error('listed every key to find one');
+      },
+      (name) => (name === 'angie' ? fromValue({ stats: { '64': 1 }, sum: 3, count: 1, avg_size: 3 }) : undefined),
+    );
+    const zones = new StaticObject().set('other', untouchable).set('upload', new StaticObject().set('metrics', hugeZone));
+    const status = new StaticObject().set('connections', untouchable).set('http', new StaticObject().set('metric_zones', zones));
+    const text = renderTemplate(templateOf('u', UPLOAD_TEMPLATE), status, ctx);
+    expect(text).toContain('stats{le="64"} 1\nstats_sum 3\nstats_count 1\navg_size 3\n');
+  });
+});
