@@ -1,0 +1,119 @@
+import { ConfigError } from '../config/errors';
+import type { Directive } from '../config/parser';
+import { parseSize } from '../config/values';
+import { ComplexValue, toBytes, VariableRegistry } from '../http/variables';
+import { parseMetricSpec } from './modes';
+import { MIN_ZONE_SIZE, ZoneDef, ZoneMetric } from './zone';
+
+export type Stage = 'request' | 'response' | 'end';
+const STAGES: readonly Stage[] = ['request', 'response', 'end'];
+
+/** One `metric NAME KEY[=VALUE] [on=STAGE]` as compiled at load. */
+export interface MetricDirective {
+  zone: string;
+  key: ComplexValue;
+  value: ComplexValue;
+  stage: Stage;
+}
+
+/** `name:size` as Angie's zone spec. */
+function parseZoneSpec(spec: string): { name: string; size: number } {
+  const colon = spec.lastIndexOf(':');
+  if (colon <= 0) throw new ConfigError(`invalid zone size "${spec}"`);
+  const name = spec.slice(0, colon);
+  const size = parseSize(spec.slice(colon + 1));
+  if (size === undefined || size === 0) throw new ConfigError(`invalid zone size "${spec.slice(colon + 1)}"`);
+  if (size < MIN_ZONE_SIZE) throw new ConfigError(`zone "${name}" is too small, at least ${MIN_ZONE_SIZE} bytes expected`);
+  return { name, size };
+}
+
+interface ZoneOptions {
+  expire: boolean;
+  discardKey?: string;
+  /** Index of the first argument that is not a zone option. */
+  next: number;
+}
+
+/** Reads `expire=` and `discard_key=` after the zone spec; stops at the first other word. */
+function parseZoneOptions(args: string[], start: number, strict: boolean): ZoneOptions {
+  const opts: ZoneOptions = { expire: false, next: start };
+  for (let i = start; i < args.length; i++, opts.next = i) {
+    const a = args[i];
+    if (a.startsWith('expire=')) {
+      const v = a.slice(7);
+      if (v !== 'on' && v !== 'off') throw new ConfigError(`unknown expire mode "${v}"`);
+      opts.expire = v === 'on';
+    } else if (a.startsWith('discard_key=')) {
+      // nginx keeps quotes inside a bare word; the docs' `discard_key="old"` means the key `old`.
+      opts.discardKey = toBytes(a.slice(12).replace(/^"(.*)"$|^'(.*)'$/, '$1$2'));
+    } else if (strict) {
+      throw new ConfigError(`invalid parameter "${a}"`);
+    } else break;
+  }
+  return opts;
+}
+
+/** `metric_zone name:size [expire=on|off] [discard_key=K] MODE [params];` */
+export function parseMetricZone(d: Directive): ZoneDef {
+  const { name, size } = parseZoneSpec(d.args[0]);
+  const opts = parseZoneOptions(d.args, 1, false);
+  if (opts.next >= d.args.length) throw new ConfigError('"metric_zone" missing value mode');
+  const spec = parseMetricSpec(d.args.slice(opts.next));
+  const metric: ZoneMetric = { name: spec.mode.name, mode: spec.mode, params: spec.params };
+  return { name, size, expire: opts.expire, discardKey: opts.discardKey, complex: false, metrics: [metric], file: d.file, line: d.line };
+}
+
+/** `metric_complex_zone name:size [expire=..] [discard_key=..] { SUB MODE [params]; ... }` */
+export function parseMetricComplexZone(d: Directive): ZoneDef {
+  const { name, size } = parseZoneSpec(d.args[0]);
+  const opts = parseZoneOptions(d.args, 1, true);
+  const metrics: ZoneMetric[] = [];
+  for (const sub of d.block ?? []) {
+    const where = (e: unknown) => (e instanceof ConfigError ? e.at(sub.file, sub.line) : e);
+    if (sub.block !== undefined) throw new ConfigError(`unexpected "{"`, sub.file, sub.line);
+    if (metrics.some((m) => m.name === sub.name)) throw new ConfigError(`duplicated metric name "${sub.name}"`, sub.file, sub.line);
+    if (sub.args.length === 0) throw new ConfigError(`missing value mode after "${sub.name}"`, sub.file, sub.line);
+    try {
+      const spec = parseMetricSpec(sub.args);
+      metrics.push({ name: toBytes(sub.name), mode: spec.mode, params: spec.params });
+    } catch (e) {
+      throw where(e);
+    }
+  }
+  if (metrics.length === 0) throw new ConfigError(`"metric_complex_zone" has no metrics`);
+  return { name, size, expire: opts.expire, discardKey: opts.discardKey, complex: true, metrics, file: d.file, line: d.line };
+}
+
+/**
+ * `metric NAME KEY[=VALUE] [on=request|response|end]`: the argument is split
+ * at its LAST `=` as written in the config; each side is a complex value.
+ */
+export function parseMetric(d: Directive, zones: ReadonlyMap<string, ZoneDef>, vars: VariableRegistry): MetricDirective {
+  const zone = d.args[0];
+  if (!zones.has(zone)) throw new ConfigError(`unknown metric zone "${zone}"`);
+  const arg = d.args[1];
+  const eq = arg.lastIndexOf('=');
+  const keyText = eq < 0 ? arg : arg.slice(0, eq);
+  const valueText = eq < 0 ? '' : arg.slice(eq + 1);
+  if (keyText === '') throw new ConfigError(`empty metric "${zone}" key`);
+  let stage: Stage = 'end';
+  if (d.args[2] !== undefined) {
+    const p = d.args[2];
+    if (!p.startsWith('on=')) throw new ConfigError(`invalid parameter "${p}"`);
+    const s = p.slice(3) as Stage;
+    if (!STAGES.includes(s)) throw new ConfigError(`unknown stage "${p.slice(3)}"`);
+    stage = s;
+  }
+  return {
+    zone,
+    key: ComplexValue.compile(keyText, vars, d.file, d.line),
+    value: ComplexValue.compile(valueText, vars, d.file, d.line),
+    stage,
+  };
+}
+
+/** A runtime `key=value` (from `set $metric_NAME ...`): split at the last `=`. */
+export function splitKeyValue(text: string): { key: string; value: string } {
+  const eq = text.lastIndexOf('=');
+  return eq < 0 ? { key: text, value: '' } : { key: text.slice(0, eq), value: text.slice(eq + 1) };
+}
