@@ -9,7 +9,7 @@ import { splitTarget } from '../http/uri';
 import { ComplexValue, VariableDef } from '../http/variables';
 import type { Module } from '../module';
 import { answerApi, apiTop } from './answer';
-import { ApiNode, ReadCtx } from './tree';
+import { ApiNode, withReadCtx } from './tree';
 import { apiTarget, rawRestAfter, UriRest } from './walk';
 
 /** Headers Angie puts on every successful status answer (JSON and Prometheus), so nothing caches a snapshot. */
@@ -56,13 +56,7 @@ function apiHandler(a: ApiLocation): ContentHandler {
     const rest = a.loc.regex === undefined ? uriRest(r, a.loc) : undefined;
     const target = apiTarget(a.prefix.eval(r), rest);
     const pretty = a.prettyArg?.get(r) !== 'off';
-    const ctx = new ReadCtx();
-    let answer;
-    try {
-      answer = answerApi(a.top, r.req.method ?? 'GET', target, ctx, pretty);
-    } finally {
-      ctx.close();
-    }
+    const answer = withReadCtx((ctx) => answerApi(a.top, r.req.method ?? 'GET', target, ctx, pretty));
     const headers = answer.status === 200 ? noCacheHeaders('application/json') : { 'content-type': 'application/json' };
     sendResponse(r, answer.status, headers, Buffer.from(answer.body, 'utf8'));
   };

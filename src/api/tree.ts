@@ -27,6 +27,16 @@ export class ReadCtx {
   }
 }
 
+/** Runs `read` with a fresh ReadCtx, closed afterwards whatever happens: one snapshot per response. */
+export function withReadCtx<T>(read: (ctx: ReadCtx) => T): T {
+  const ctx = new ReadCtx();
+  try {
+    return read(ctx);
+  } finally {
+    ctx.close();
+  }
+}
+
 export interface ApiObjectNode {
   readonly type: 'object';
   /** Child names in display order. */

@@ -2,7 +2,7 @@ import { ConfigError } from '../config/errors';
 import type { Directive } from '../config/parser';
 import type { Scope } from '../config/registry';
 import { locationOf, noCacheHeaders } from '../api/module';
-import { ApiNode, ReadCtx } from '../api/tree';
+import { ApiNode, withReadCtx } from '../api/tree';
 import type { Builder } from '../http/builder';
 import type { ContentHandler, LocationConf } from '../http/conf';
 import { sendResponse } from '../http/respond';
@@ -26,13 +26,7 @@ function prometheusHandler(tpl: Template, status: ApiNode): ContentHandler {
       answer(r, 405, undefined);
       return;
     }
-    const ctx = new ReadCtx();
-    let text: string;
-    try {
-      text = renderTemplate(tpl, status, ctx, r);
-    } finally {
-      ctx.close();
-    }
+    const text = withReadCtx((ctx) => renderTemplate(tpl, status, ctx, r));
     sendResponse(r, 200, noCacheHeaders(CONTENT_TYPE), Buffer.from(text, 'utf8'));
   };
 }

@@ -1,0 +1,54 @@
+import { vi } from 'vitest';
+import { loadConfig } from '../../../src/config/load';
+import { HttpContext, OutHeaders } from '../../../src/http/context';
+import { findLocation } from '../../../src/http/locations';
+import type { Runtime } from '../../../src/http/runtime';
+import { normalizeUri, splitTarget } from '../../../src/http/uri';
+
+// Until src/modules.ts lists them, load the api and prometheus modules alongside the core ones.
+vi.mock('../../../src/modules', async (importOriginal) => {
+  const { MODULES } = await importOriginal<typeof import('../../../src/modules')>();
+  const { apiModule } = await import('../../../src/api/module');
+  const { prometheusModule } = await import('../../../src/prometheus/module');
+  return { MODULES: [...new Set([...MODULES, apiModule, prometheusModule])] };
+});
+
+/** Loads `http { server { BODY } }` plus optional http-level text; throws ConfigError. */
+export function loadServer(serverBody: string, httpBody = ''): Runtime {
+  const text = `http {\n${httpBody}\nserver {\nlisten 127.0.0.1:8080;\n${serverBody}\n}\n}\n`;
+  return loadConfig('/etc/mp/test.conf', { prefix: '/tmp', text }).runtime;
+}
+
+export interface Captured {
+  status: number;
+  headers: OutHeaders;
+  body: Buffer;
+}
+
+/**
+ * Runs one request through location selection and the location's content
+ * handler, with the response captured instead of written to a socket.
+ */
+export function request(rt: Runtime, method: string, url: string): Captured {
+  const out: Captured = { status: 0, headers: {}, body: Buffer.alloc(0) };
+  const res = {
+    writeHead(status: number, headers: OutHeaders) {
+      out.status = status;
+      out.headers = headers;
+    },
+    end(body?: Buffer) {
+      if (body !== undefined) out.body = body;
+    },
+  };
+  const req = { method, url, headers: {} };
+  const r = new HttpContext(req as never, res as never, rt, 1);
+  r.server = rt.servers[0];
+  const { path, args } = splitTarget(url);
+  r.uri = normalizeUri(path) ?? '/';
+  r.args = args;
+  r.loc = findLocation(r, r.server.locations, r.uri) ?? r.server.root;
+  const content = r.loc.content;
+  if (content === undefined) throw new Error(`no content handler for ${url}`);
+  void content(r);
+  return out;
+}

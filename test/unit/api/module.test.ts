@@ -1,0 +1,85 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../../../src/config/errors';
+import { fromValue } from '../../../src/api/tree';
+import type { Runtime } from '../../../src/http/runtime';
+import { loadServer, request } from './harness';
+
+const ZONES = { z: { discarded: 0, metrics: { 'a/b': 5, plain: 1, '\xff': 2 } } };
+
+/** A runtime whose API tree carries a synthetic metric zone branch. */
+function withZones(serverBody: string): Runtime {
+  const rt = loadServer(serverBody);
+  rt.api.mount('/status/http/metric_zones', fromValue(ZONES));
+  return rt;
+}
+
+const json = (c: { body: Buffer }) => JSON.parse(c.body.toString('utf8')) as unknown;
+
+function errorLine(serverBody: string): string {
+  try {
+    loadServer(serverBody);
+    return 'ok';
+  } catch (e) {
+    if (e instanceof ConfigError) return e.render();
+    throw e;
+  }
+}
+
+describe('api directive', () => {
+  it('walks the URI rest after the location prefix down from PATH', () => {
+    const rt = withZones('location /api/ { api /status/http/metric_zones/; }');
+    const got = request(rt, 'GET', '/api/z/metrics/plain');
+    expect(got.status).toBe(200);
+    expect(got.body.toString()).toBe('1\n');
+    expect(got.headers['content-type']).toBe('application/json');
+    expect(got.headers['cache-control']).toBe('no-cache');
+    expect(json(request(rt, 'GET', '/api/'))).toEqual({ z: { discarded: 0, metrics: { 'a/b': 5, plain: 1, '\ufffd': 2 } } });
+  });
+
+  it('reaches keys holding "/" or raw bytes when percent-encoded', () => {
+    const rt = withZones('location /api/ { api /status/http/metric_zones/; }');
+    expect(request(rt, 'GET', '/api/z/metrics/a%2Fb').body.toString()).toBe('5\n');
+    expect(request(rt, 'GET', '/api/z/metrics/%FF').body.toString()).toBe('2\n');
+  });
+
+  it('answers 404 and 405 with Angie bodies naming the full API path', () => {
+    const rt = withZones('location /status/ { api /status/; }');
+    const missing = request(rt, 'GET', '/status/nope?pretty=off');
+    expect(missing.status).toBe(404);
+    expect(missing.body.toString()).toBe('{"error":"PathNotFound","description":"Requested API entity \\"/status/nope\\" doesn\'t exist."}');
+    const post = request(rt, 'POST', '/status/?pretty=off');
+    expect(post.status).toBe(405);
+    expect(post.body.toString()).toBe(
+      '{"error":"MethodNotAllowed","description":"The POST method is not allowed for the requested API entity \\"/status/\\"."}',
+    );
+    expect(json(request(rt, 'GET', '/status/http/metric_zones/x/'))).toEqual({
+      error: 'PathNotFound',
+      description: 'Requested API entity "/status/http/metric_zones/x/" doesn\'t exist.',
+    });
+  });
+
+  it('sends headers and no body for HEAD', () => {
+    const rt = withZones('location /status/ { api /status/; }');
+    const head = request(rt, 'HEAD', '/status/http/metric_zones/z/discarded');
+    expect(head.status).toBe(200);
+    expect(head.headers['content-length']).toBe('2');
+    expect(head.body.length).toBe(0);
+  });
+
+  it('uses PATH alone, with its variables, in a regex location', () => {
+    const rt = withZones('location ~ ^/m/(.*)$ { api /status/http/metric_zones/z/metrics/$1; }');
+    expect(request(rt, 'GET', '/m/plain').body.toString()).toBe('1\n');
+    expect(json(request(rt, 'GET', '/m/nope'))).toMatchObject({ description: 'Requested API entity "/status/http/metric_zones/z/metrics/nope" doesn\'t exist.' });
+  });
+
+  it('rejects placements Angie rejects', () => {
+    expect(errorLine('location /api { api /status/; }')).toBe(
+      'metricproxy: [emerg] "api" directive cannot be used inside prefix location without slash at the end in /etc/mp/test.conf:5',
+    );
+    expect(errorLine('location @named { api /status/; }')).toBe(
+      'metricproxy: [emerg] "api" directive cannot be used inside named or combined locations in /etc/mp/test.conf:5',
+    );
+    expect(errorLine('location = /api { api /status/; }')).toBe('ok');
+    expect(errorLine('location /api/ { api /status/; api /status/; }')).toBe('metricproxy: [emerg] "api" directive is duplicate in /etc/mp/test.conf:5');
+  });
+});
