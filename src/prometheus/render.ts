@@ -5,7 +5,7 @@ import { fromBytes } from '../http/variables';
 import type { PathMatch, Source, Template, TemplateEntry } from './template';
 
 /** A value as the text format spells it: `+Inf`, `-Inf` and `NaN` for the non-finite. */
-export function formatSampleNumber(x: number): string {
+function formatSampleNumber(x: number): string {
   if (Number.isFinite(x)) return formatNumber(x);
   if (Number.isNaN(x)) return 'NaN';
   return x > 0 ? '+Inf' : '-Inf';
@@ -15,7 +15,7 @@ export function formatSampleNumber(x: number): string {
 const PROM_FLOAT = /^(?:[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?|[+-]?Inf|NaN)$/;
 
 /** Escapes a label value (and the header's template name) per the text format. */
-export function escapeLabelValue(text: string): string {
+function escapeLabelValue(text: string): string {
   return text.replace(/[\\"\n]/g, (c) => (c === '\n' ? '\\n' : '\\' + c));
 }
 
