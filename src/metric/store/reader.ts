@@ -1,0 +1,144 @@
+import * as lmdb from 'node-lmdb';
+import { MAX_METRIC_BYTES } from '../strtod';
+import type { MetricValue } from '../value';
+import type { Zone } from '../zone';
+import { decodeInto, doubleRecord, keyString, META, RECORD_STATE, type DoubleRecord } from './codec';
+import type { ZoneDbis } from './zone-store';
+
+export interface ZoneUsage {
+  /** Slab chunks in use, the zone's own contexts included. */
+  chunksUsed: number;
+  chunksTotal: number;
+  keys: number;
+}
+
+/** What a reader needs to know about one zone. */
+export interface ReadableZone {
+  zone: Zone;
+  dbis: ZoneDbis;
+}
+
+/**
+ * A consistent snapshot of every zone: one LMDB read transaction, held until
+ * close(). Keep it short (one API response): an open reader pins old pages.
+ */
+export class MetricReader {
+  private readonly metas = new Map<string, Float64Array>();
+  private readonly scratch = new Map<string, DoubleRecord>();
+
+  constructor(
+    private readonly txn: lmdb.Txn,
+    private readonly zones: ReadonlyMap<string, ReadableZone>,
+    private readonly metaDbi: lmdb.Dbi,
+    private readonly nowMs: number,
+  ) {}
+
+  /** Every stored key (byte strings, any order), the discard key last once it is in use. */
+  keys(zone: string): string[] {
+    const keys: string[] = [];
+    for (const [key] of this.records(zone)) keys.push(key);
+    const discardKey = this.shownDiscardKey(zone);
+    if (discardKey !== undefined) keys.push(discardKey);
+    return keys;
+  }
+
+  /** Every key with its API value, in the order keys() gives, read in one cursor walk. */
+  *entries(zone: string): Generator<[string, MetricValue]> {
+    const z = this.zoneOf(zone);
+    const record = this.recordScratch(zone);
+    for (const [key, stored] of this.records(zone)) {
+      decodeInto(stored, record);
+      yield [key, z.read(record.f64, RECORD_STATE, this.nowMs)];
+    }
+    const discardKey = this.shownDiscardKey(zone);
+    if (discardKey !== undefined) yield [discardKey, z.read(this.meta(zone), META.discardState, this.nowMs)];
+  }
+
+  /** The API value of a key, undefined when the zone does not hold it. */
+  get(zone: string, key: string): MetricValue | undefined {
+    const found = this.state(zone, key);
+    return found && this.zoneOf(zone).read(found.f64, found.off, this.nowMs);
+  }
+
+  /** `$metric_NAME_value` (or `_value_SUB` when `sub` is given) for a key. */
+  text(zone: string, key: string, sub?: string): string | undefined {
+    const found = this.state(zone, key);
+    if (found === undefined) return undefined;
+    const z = this.zoneOf(zone);
+    return sub === undefined ? z.text(found.f64, found.off, this.nowMs) : z.subText(found.f64, found.off, sub, this.nowMs);
+  }
+
+  discarded(zone: string): number {
+    return this.meta(zone)[META.discarded];
+  }
+
+  usage(zone: string): ZoneUsage {
+    const z = this.zoneOf(zone);
+    const meta = this.meta(zone);
+    return { chunksUsed: z.baseChunks + meta[META.keyChunks], chunksTotal: z.totalChunks, keys: meta[META.keys] };
+  }
+
+  close(): void {
+    this.txn.abort();
+  }
+
+  private *records(zone: string): Generator<[string, Buffer]> {
+    const discardKey = this.zoneOf(zone).def.discardKey;
+    const cursor = new lmdb.Cursor<Buffer>(this.txn, this.readable(zone).dbis.records, { keyIsBuffer: true });
+    try {
+      for (let key = cursor.goToFirst(); key !== null; key = cursor.goToNext()) {
+        const name = keyString(key);
+        // The discard key is reserved: a stored key of that name predates it.
+        if (name !== discardKey) yield [name, cursor.getCurrentBinary()!];
+      }
+    } finally {
+      cursor.close();
+    }
+  }
+
+  /** The discard key appears once something was discarded into it (Angie's is_expired). */
+  private shownDiscardKey(zone: string): string | undefined {
+    const z = this.zoneOf(zone);
+    return z.hasDiscardKey && this.meta(zone)[META.isExpired] ? z.def.discardKey : undefined;
+  }
+
+  private state(zone: string, key: string): { f64: Float64Array; off: number } | undefined {
+    if (key === this.shownDiscardKey(zone)) return { f64: this.meta(zone), off: META.discardState };
+    if (key === '' || key.length > MAX_METRIC_BYTES || key === this.zoneOf(zone).def.discardKey) return undefined;
+    const stored = this.txn.getBinary(this.readable(zone).dbis.records, Buffer.from(key, 'latin1')) as Buffer | null;
+    if (stored === null) return undefined;
+    const record = this.recordScratch(zone);
+    decodeInto(stored, record);
+    return { f64: record.f64, off: RECORD_STATE };
+  }
+
+  private meta(zone: string): Float64Array {
+    let meta = this.metas.get(zone);
+    if (meta === undefined) {
+      const record = doubleRecord(META.discardState + this.zoneOf(zone).slots);
+      decodeInto(this.txn.getBinary(this.metaDbi, this.readable(zone).dbis.metaKey), record);
+      meta = record.f64;
+      this.metas.set(zone, meta);
+    }
+    return meta;
+  }
+
+  private recordScratch(zone: string): DoubleRecord {
+    let record = this.scratch.get(zone);
+    if (record === undefined) {
+      record = doubleRecord(RECORD_STATE + this.zoneOf(zone).slots);
+      this.scratch.set(zone, record);
+    }
+    return record;
+  }
+
+  private zoneOf(zone: string): Zone {
+    return this.readable(zone).zone;
+  }
+
+  private readable(zone: string): ReadableZone {
+    const found = this.zones.get(zone);
+    if (found === undefined) throw new Error(`unknown metric zone "${zone}"`);
+    return found;
+  }
+}

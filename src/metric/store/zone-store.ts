@@ -1,0 +1,197 @@
+import * as lmdb from 'node-lmdb';
+import type { Zone } from '../zone';
+import {
+  decodeInto,
+  doubleRecord,
+  EMPTY,
+  KeyBuffers,
+  keyString,
+  lruEntryKey,
+  LRU_PREFIX,
+  META,
+  RECORD_SEQ,
+  RECORD_STATE,
+  type DoubleRecord,
+} from './codec';
+
+/** One zone's LMDB databases: key records and the LRU index of one definition. */
+export interface ZoneDbis {
+  records: lmdb.Dbi;
+  lru: lmdb.Dbi;
+  /** Key of this zone's meta record in the shared meta database. */
+  metaKey: Buffer;
+}
+
+// Shared by every zone: all store calls are synchronous, so one scratch
+// area per purpose is enough.
+const recordKeys = new KeyBuffers(0);
+const lruKeys = new KeyBuffers(LRU_PREFIX);
+
+function mustGet(txn: lmdb.Txn, dbi: lmdb.Dbi, key: Buffer): Buffer {
+  const stored = txn.getBinary(dbi, key) as Buffer | null;
+  if (stored === null) throw new Error(`metric store: missing record ${keyString(key)}`);
+  return stored;
+}
+
+/**
+ * Writes one zone inside the caller's write transaction, following Angie's
+ * rules for a full zone. The meta record is read at most once per batch and
+ * written back by flush().
+ */
+export class ZoneWriter {
+  readonly meta: DoubleRecord;
+  private readonly record: DoubleRecord;
+  private readonly evicted: DoubleRecord;
+  private metaBatch = -1;
+  private metaDirty = false;
+
+  constructor(
+    readonly zone: Zone,
+    private readonly dbis: ZoneDbis,
+    private readonly metaDbi: lmdb.Dbi,
+  ) {
+    this.meta = doubleRecord(META.discardState + zone.slots);
+    this.record = doubleRecord(RECORD_STATE + zone.slots);
+    this.evicted = doubleRecord(RECORD_STATE + zone.slots);
+  }
+
+  /** A fresh meta record: nothing stored, the discard key at its initial state. */
+  freshMeta(): Buffer {
+    this.meta.f64.fill(0);
+    this.zone.init(this.meta.f64, META.discardState);
+    return this.meta.bytes;
+  }
+
+  apply(txn: lmdb.Txn, batch: number, rawKey: string, v: number, nowMs: number): void {
+    const key = this.zone.acceptKey(rawKey);
+    if (key === undefined) return;
+    if (this.zone.def.expire) this.loadMeta(txn, batch);
+    const stored = txn.getBinary(this.dbis.records, recordKeys.encode(key)) as Buffer | null;
+    if (stored !== null) {
+      this.updateStored(txn, batch, stored, key, v, nowMs);
+    } else {
+      this.create(txn, batch, key, v, nowMs);
+    }
+  }
+
+  /** Writes the meta record back if this batch changed it. */
+  flush(txn: lmdb.Txn): void {
+    if (!this.metaDirty) return;
+    txn.putBinary(this.metaDbi, this.dbis.metaKey, this.meta.bytes);
+    this.metaDirty = false;
+  }
+
+  private updateStored(txn: lmdb.Txn, batch: number, stored: Buffer, key: string, v: number, nowMs: number): void {
+    const rec = this.record.f64;
+    decodeInto(stored, this.record);
+    this.zone.update(rec, RECORD_STATE, v, nowMs);
+    if (this.zone.def.expire) {
+      // Angie moves an updated key to the head of its queue.
+      txn.del(this.dbis.lru, lruKeys.encodeWithSeq(rec[RECORD_SEQ], key));
+      rec[RECORD_SEQ] = this.nextSeq();
+      txn.putBinary(this.dbis.lru, lruKeys.encodeWithSeq(rec[RECORD_SEQ], key), EMPTY);
+    }
+    txn.putBinary(this.dbis.records, recordKeys.encode(key), this.record.bytes);
+  }
+
+  private create(txn: lmdb.Txn, batch: number, key: string, v: number, nowMs: number): void {
+    this.loadMeta(txn, batch);
+    const meta = this.meta.f64;
+    const chunks = this.zone.keyNodeChunks(key.length);
+    if (!this.reserve(txn, chunks, nowMs)) {
+      // Angie: with expire=off a rejected update goes to the discard key.
+      if (!this.zone.def.expire && this.zone.hasDiscardKey && meta[META.isExpired]) {
+        this.zone.update(meta, META.discardState, v, nowMs);
+      }
+      return;
+    }
+    const rec = this.record.f64;
+    rec[RECORD_SEQ] = this.nextSeq();
+    this.zone.init(rec, RECORD_STATE);
+    this.zone.update(rec, RECORD_STATE, v, nowMs);
+    txn.putBinary(this.dbis.records, recordKeys.encode(key), this.record.bytes);
+    if (this.zone.def.expire) {
+      txn.putBinary(this.dbis.lru, lruKeys.encodeWithSeq(rec[RECORD_SEQ], key), EMPTY);
+    } else {
+      meta[META.lruStale] = 1;
+    }
+    meta[META.keyChunks] += chunks;
+    meta[META.keys]++;
+  }
+
+  /**
+   * Angie allocates a node chunk by chunk; each allocation that finds the
+   * zone full counts one `discarded`, marks the discard key as in use, and
+   * with expire=on evicts the least recently updated key before retrying.
+   * Returns false when the node cannot be placed.
+   */
+  private reserve(txn: lmdb.Txn, chunks: number, nowMs: number): boolean {
+    const meta = this.meta.f64;
+    let free = this.zone.totalChunks - this.zone.baseChunks - meta[META.keyChunks];
+    for (let taken = 0; taken < chunks; taken++) {
+      while (free <= 0) {
+        meta[META.discarded]++;
+        if (meta[META.keys] === 0) return false;
+        if (this.zone.hasDiscardKey) meta[META.isExpired] = 1;
+        if (!this.zone.def.expire) return false;
+        free += this.evictOldest(txn, nowMs);
+      }
+      free--;
+    }
+    return true;
+  }
+
+  /** Removes the least recently updated key, folding it into the discard key. */
+  private evictOldest(txn: lmdb.Txn, nowMs: number): number {
+    const cursor = new lmdb.Cursor<Buffer>(txn, this.dbis.lru, { keyIsBuffer: true });
+    try {
+      const entry = cursor.goToFirst();
+      if (entry === null) throw new Error(`metric zone "${this.zone.def.name}": LRU index is empty`);
+      const key = lruEntryKey(entry);
+      decodeInto(mustGet(txn, this.dbis.records, key), this.evicted);
+      if (this.zone.hasDiscardKey) {
+        this.zone.merge(this.meta.f64, META.discardState, this.evicted.f64, RECORD_STATE, nowMs);
+      }
+      txn.del(this.dbis.records, key);
+      cursor.del();
+      const freed = this.zone.keyNodeChunks(key.length);
+      this.meta.f64[META.keyChunks] -= freed;
+      this.meta.f64[META.keys]--;
+      return freed;
+    } finally {
+      cursor.close();
+    }
+  }
+
+  private nextSeq(): number {
+    return ++this.meta.f64[META.seq];
+  }
+
+  /** Every path that needs the meta record also changes it, hence dirty. */
+  private loadMeta(txn: lmdb.Txn, batch: number): void {
+    if (this.metaBatch === batch) return;
+    decodeInto(mustGet(txn, this.metaDbi, this.dbis.metaKey), this.meta);
+    this.metaBatch = batch;
+    this.metaDirty = true;
+    if (this.zone.def.expire && this.meta.f64[META.lruStale]) this.rebuildLru(txn);
+  }
+
+  /**
+   * expire=off writers (an older config of the same zone, still running
+   * during a reload) add keys without LRU entries; rebuild the index from
+   * the records' sequence numbers before relying on it.
+   */
+  private rebuildLru(txn: lmdb.Txn): void {
+    this.dbis.lru.drop({ txn, justFreePages: true });
+    const cursor = new lmdb.Cursor<Buffer>(txn, this.dbis.records, { keyIsBuffer: true });
+    try {
+      for (let key = cursor.goToFirst(); key !== null; key = cursor.goToNext()) {
+        decodeInto(cursor.getCurrentBinary()!, this.evicted);
+        txn.putBinary(this.dbis.lru, lruKeys.encodeWithSeq(this.evicted.f64[RECORD_SEQ], keyString(key)), EMPTY);
+      }
+    } finally {
+      cursor.close();
+    }
+    this.meta.f64[META.lruStale] = 0;
+  }
+}
