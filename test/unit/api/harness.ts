@@ -1,4 +1,5 @@
 import { vi } from 'vitest';
+import { ConfigError } from '../../../src/config/errors';
 import { loadConfig } from '../../../src/config/load';
 import { HttpContext, OutHeaders } from '../../../src/http/context';
 import { findLocation } from '../../../src/http/locations';
@@ -17,6 +18,22 @@ vi.mock('../../../src/modules', async (importOriginal) => {
 export function loadServer(serverBody: string, httpBody = ''): Runtime {
   const text = `http {\n${httpBody}\nserver {\nlisten 127.0.0.1:8080;\n${serverBody}\n}\n}\n`;
   return loadConfig('/etc/mp/test.conf', { prefix: '/tmp', text }).runtime;
+}
+
+/** The nginx-shaped error line a load reports, or 'ok'. */
+export function configError(load: () => unknown): string {
+  try {
+    load();
+    return 'ok';
+  } catch (e) {
+    if (e instanceof ConfigError) return e.render();
+    throw e;
+  }
+}
+
+/** `configError` of `loadServer(serverBody, httpBody)`. */
+export function errorLine(serverBody: string, httpBody = ''): string {
+  return configError(() => loadServer(serverBody, httpBody));
 }
 
 export interface Captured {

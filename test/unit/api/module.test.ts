@@ -1,8 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../../src/config/errors';
 import { fromValue } from '../../../src/api/tree';
 import type { Runtime } from '../../../src/http/runtime';
-import { loadServer, request } from './harness';
+import { errorLine, loadServer, request } from './harness';
 
 const ZONES = { z: { discarded: 0, metrics: { 'a/b': 5, plain: 1, '\xff': 2 } } };
 
@@ -14,16 +13,6 @@ function withZones(serverBody: string): Runtime {
 }
 
 const json = (c: { body: Buffer }) => JSON.parse(c.body.toString('utf8')) as unknown;
-
-function errorLine(serverBody: string): string {
-  try {
-    loadServer(serverBody);
-    return 'ok';
-  } catch (e) {
-    if (e instanceof ConfigError) return e.render();
-    throw e;
-  }
-}
 
 describe('api directive', () => {
   it('walks the URI rest after the location prefix down from PATH', () => {

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { fromValue } from '../../../src/api/tree';
-import { ConfigError } from '../../../src/config/errors';
-import { loadServer, request } from '../api/harness';
+import { errorLine, loadServer, request } from '../api/harness';
 import { parseExposition } from './helpers';
 
 const TEMPLATE = `prometheus_template upload_metric {
@@ -12,16 +11,6 @@ const TEMPLATE = `prometheus_template upload_metric {
 }`;
 
 const UPLOAD = { discarded: 0, metrics: { angie: { stats: { '64': 1, '+Inf': 2 }, sum: 10, count: 2, avg_size: 5 } } };
-
-function errorLine(serverBody: string, httpBody: string): string {
-  try {
-    loadServer(serverBody, httpBody);
-    return 'ok';
-  } catch (e) {
-    if (e instanceof ConfigError) return e.render();
-    throw e;
-  }
-}
 
 describe('prometheus directive', () => {
   const rt = loadServer('location /prometheus/upload_metric/ { prometheus upload_metric; }', TEMPLATE);

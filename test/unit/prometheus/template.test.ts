@@ -1,25 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../../src/config/errors';
-import { parseText } from '../../../src/config/parser';
 import { VariableRegistry } from '../../../src/http/variables';
-import { parseTemplate } from '../../../src/prometheus/template';
+import { configError } from '../api/harness';
+import { templateOf } from './helpers';
 
 /** The block of `prometheus_template t { ... }` written inline. */
 function parse(body: string, vars = new VariableRegistry()) {
-  const [d] = parseText(`prometheus_template t {\n${body}\n}`, 'test.conf', { baseDir: '/' });
   vars.define('host', () => 'h');
-  return parseTemplate(d.args[0], d.block ?? [], vars);
+  return templateOf('t', body, vars);
 }
 
-function errorOf(body: string): string {
-  try {
-    parse(body);
-    return 'ok';
-  } catch (e) {
-    if (e instanceof ConfigError) return e.render();
-    throw e;
-  }
-}
+const errorOf = (body: string) => configError(() => parse(body));
 
 describe('parseTemplate', () => {
   it('reads name, value, path, type and help', () => {
