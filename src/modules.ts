@@ -1,3 +1,4 @@
+import { apiModule } from './api/module';
 import type { Builder } from './http/builder';
 import { accessModule } from './http/access-module';
 import { coreHttpModule } from './http/core-module';
@@ -6,6 +7,7 @@ import { logModule } from './http/log-module';
 import { rewriteModule } from './http/rewrite-module';
 import type { Module } from './module';
 import { mainModule } from './process/directives';
+import { prometheusModule } from './prometheus/module';
 
 /**
  * The module list, in nginx's spirit: a new directive family is a new
@@ -18,4 +20,6 @@ export const MODULES: Array<(b: Builder) => Module> = [
   accessModule,
   headersModule,
   logModule,
+  apiModule,
+  prometheusModule,
 ];

@@ -1,4 +1,3 @@
-import { vi } from 'vitest';
 import { ConfigError } from '../../../src/config/errors';
 import { loadConfig } from '../../../src/config/load';
 import { HttpContext, OutHeaders } from '../../../src/http/context';
@@ -6,13 +5,6 @@ import { findLocation } from '../../../src/http/locations';
 import type { Runtime } from '../../../src/http/runtime';
 import { normalizeUri, splitTarget } from '../../../src/http/uri';
 
-// Until src/modules.ts lists them, load the api and prometheus modules alongside the core ones.
-vi.mock('../../../src/modules', async (importOriginal) => {
-  const { MODULES } = await importOriginal<typeof import('../../../src/modules')>();
-  const { apiModule } = await import('../../../src/api/module');
-  const { prometheusModule } = await import('../../../src/prometheus/module');
-  return { MODULES: [...new Set([...MODULES, apiModule, prometheusModule])] };
-});
 
 /** Loads `http { server { BODY } }` plus optional http-level text; throws ConfigError. */
 export function loadServer(serverBody: string, httpBody = ''): Runtime {
