@@ -6,6 +6,7 @@ import { headersModule } from './http/headers-module';
 import { logModule } from './http/log-module';
 import { rewriteModule } from './http/rewrite-module';
 import type { Module } from './module';
+import { metricModule } from './metric/module';
 import { mainModule } from './process/directives';
 import { prometheusModule } from './prometheus/module';
 
@@ -20,6 +21,7 @@ export const MODULES: Array<(b: Builder) => Module> = [
   accessModule,
   headersModule,
   logModule,
+  metricModule,
   apiModule,
   prometheusModule,
 ];

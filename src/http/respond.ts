@@ -7,9 +7,10 @@ import type { HttpContext, OutHeaders } from './context';
  */
 export function sendHeader(r: HttpContext, status: number, headers: OutHeaders): void {
   r.status = status;
+  // Visible to filters as $sent_http_*; later filters see earlier ones' additions.
+  r.sentHeaders = headers;
   const filters = r.runtime.phases.header;
   for (let i = 0; i < filters.length; i++) filters[i](r, headers);
-  r.sentHeaders = headers;
   r.headerSent = true;
   r.res.writeHead(status, headers);
 }

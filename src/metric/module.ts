@@ -1,0 +1,119 @@
+import { ConfigError } from '../config/errors';
+import type { Scope } from '../config/registry';
+import type { Builder } from '../http/builder';
+import type { HttpContext } from '../http/context';
+import type { Module } from '../module';
+import { metricZonesNode, slabsNode } from './api';
+import { MetricDirective, parseMetric, parseMetricComplexZone, parseMetricZone, Stage } from './directives';
+import { MetricEngine } from './engine';
+import type { MetricUpdate } from './store/lmdb-store';
+import { parseMetricValue } from './strtod';
+import { defineMetricVariables } from './variables';
+import { Zone, ZoneDef } from './zone';
+
+/** A level's `metric` directives by stage; a level with none inherits all three (Angie's merge). */
+interface MetricLocConf {
+  request: MetricDirective[];
+  response: MetricDirective[];
+  end: MetricDirective[];
+}
+
+/** Angie's stage machine: which stages of the request have run. */
+const STAGE_REQUEST = 0;
+const STAGE_RESPONSE = 1;
+const STAGE_END = 2;
+
+function evaluate(list: readonly MetricDirective[], r: HttpContext): MetricUpdate[] {
+  const updates: MetricUpdate[] = [];
+  for (let i = 0; i < list.length; i++) {
+    const m = list[i];
+    updates.push({ zone: m.zone, key: m.key.eval(r), value: parseMetricValue(m.value.eval(r)) });
+  }
+  return updates;
+}
+
+function addZone(b: Builder, engine: MetricEngine, def: ZoneDef, directive: string): void {
+  if (engine.zones.has(def.name)) throw new ConfigError(`${directive} "${def.name}" is already exists`);
+  new Zone(def); // validates the whole definition now, so errors carry this directive's line
+  engine.zones.set(def.name, def);
+  defineMetricVariables(b.variables, def, engine);
+}
+
+function addMetric(engine: MetricEngine, b: Builder, d: Parameters<typeof parseMetric>[0], scope: Scope): void {
+  const m = parseMetric(d, engine.zones, b.variables);
+  const conf = scope.conf<MetricLocConf>('metric', () => ({ request: [], response: [], end: [] }));
+  conf[m.stage as Stage].push(m);
+}
+
+/**
+ * Angie's metric module: zones, `metric` updates bound to the request,
+ * response and end stages, `$metric_*` variables, and the
+ * `/status/http/metric_zones/` branch of the status tree.
+ */
+export function metricModule(b: Builder): Module {
+  const engine = new MetricEngine();
+  const stageOf = (r: HttpContext): number => (r.moduleCtx.metricStage as number | undefined) ?? STAGE_REQUEST;
+  const run = (list: readonly MetricDirective[], r: HttpContext) => engine.apply(evaluate(list, r));
+
+  const onRequest = (r: HttpContext): boolean => {
+    const conf = r.loc.conf.metric as MetricLocConf | undefined;
+    if (conf === undefined || conf.request.length === 0 || stageOf(r) !== STAGE_REQUEST) return false;
+    run(conf.request, r);
+    r.moduleCtx.metricStage = STAGE_RESPONSE;
+    return false;
+  };
+
+  const onHeader = (r: HttpContext): void => {
+    const conf = r.loc?.conf.metric as MetricLocConf | undefined;
+    if (conf === undefined) return;
+    if (stageOf(r) === STAGE_REQUEST && conf.request.length > 0) run(conf.request, r);
+    r.moduleCtx.metricStage = STAGE_END;
+    if (conf.response.length > 0) run(conf.response, r);
+  };
+
+  // The log phase runs whatever stages the request never reached (returns, errors, aborts).
+  const onEnd = (r: HttpContext): void => {
+    const conf = r.loc?.conf.metric as MetricLocConf | undefined;
+    if (conf === undefined) return;
+    const stage = stageOf(r);
+    const lists = [
+      stage <= STAGE_REQUEST ? conf.request : [],
+      stage <= STAGE_RESPONSE ? conf.response : [],
+      conf.end,
+    ];
+    // One transaction for everything this phase updates.
+    engine.apply(lists.flatMap((l) => evaluate(l, r)));
+  };
+
+  return {
+    name: 'metric',
+    directives: [
+      {
+        name: 'metric_store', contexts: ['http'], args: '1', unique: true,
+        set: (d) => void (engine.dir = d.args[0]),
+      },
+      { name: 'metric_zone', contexts: ['http'], args: '2+', set: (d) => addZone(b, engine, parseMetricZone(d), d.name) },
+      {
+        name: 'metric_complex_zone', contexts: ['http'], args: '1..3', block: 'raw',
+        set: (d) => addZone(b, engine, parseMetricComplexZone(d), d.name),
+      },
+      { name: 'metric', contexts: ['http', 'server', 'location'], args: '2..3', set: (d, scope) => addMetric(engine, b, d, scope) },
+    ],
+    merge(parent, child) {
+      const c = child as MetricLocConf | undefined;
+      return c !== undefined ? c : parent;
+    },
+    postconfiguration(bb) {
+      if (engine.zones.size === 0) return;
+      bb.phases.precontent.push(onRequest);
+      bb.phases.header.push(onHeader);
+      bb.phases.log.push(onEnd);
+      bb.api.mount('/status/http/metric_zones', metricZonesNode(engine));
+      bb.api.mount('/status/slabs', slabsNode(engine));
+      bb.workerInits.push((rt) => {
+        engine.open(rt.resolve(engine.dir));
+        rt.shutdownHooks.push(() => engine.close());
+      });
+    },
+  };
+}
