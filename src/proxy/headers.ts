@@ -1,0 +1,102 @@
+import type { HttpContext, OutHeaders } from '../http/context';
+import type { ComplexValue } from '../http/variables';
+
+/** One `proxy_set_header NAME VALUE;`. */
+export interface HeaderSetting {
+  name: string;
+  /** Lower-case name, for matching client headers. */
+  lname: string;
+  value: ComplexValue;
+}
+
+/** A location's effective proxy_set_header list, with the names it overrides. */
+export interface HeaderPlan {
+  settings: HeaderSetting[];
+  overridden: ReadonlySet<string>;
+}
+
+/**
+ * Connection-level headers: the transport (undici keep-alive, or the
+ * WebSocket tunnel) owns them, so neither the client's nor configured
+ * values pass. nginx drops the same set by default (its Connection: close
+ * becomes keep-alive here). Content-Length is kept from the client: the
+ * streamed body must keep its framing.
+ */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade', 'expect']);
+
+/** Response headers nginx does not pass to the client by default (it sends its own Date/Server). */
+const HIDDEN_RESPONSE = new Set(['date', 'server', 'x-pad', ...HOP_BY_HOP]);
+
+export function headerPlan(settings: HeaderSetting[]): HeaderPlan {
+  return { settings, overridden: new Set(settings.map((s) => s.lname)) };
+}
+
+/**
+ * The header list for the upstream request, flat `[name, value, ...]` as
+ * undici takes it: configured headers first (an empty value removes the
+ * header), then the client's headers they do not override.
+ */
+export function upstreamRequestHeaders(r: HttpContext, plan: HeaderPlan): string[] {
+  const out: string[] = [];
+  for (const s of plan.settings) {
+    if (HOP_BY_HOP.has(s.lname) || s.lname === 'content-length') continue;
+    const v = s.value.eval(r);
+    if (v !== '') out.push(s.name, v);
+  }
+  const raw = r.req.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) {
+    const lname = raw[i].toLowerCase();
+    if (plan.overridden.has(lname) || HOP_BY_HOP.has(lname) || lname === 'host') continue;
+    out.push(raw[i], raw[i + 1]);
+  }
+  return out;
+}
+
+/** Byte size of a request head as it goes on the wire (for $upstream_bytes_sent). */
+export function requestHeadSize(method: string, path: string, headers: readonly string[]): number {
+  // request line, `connection: keep-alive`, the blank line
+  let n = method.length + path.length + 11 + 24 + 2;
+  for (let i = 0; i < headers.length; i += 2) n += headers[i].length + headers[i + 1].length + 4;
+  return n;
+}
+
+export interface ResponseHead {
+  /** Every upstream header, lower-case names ($upstream_http_*). */
+  all: Record<string, string | string[]>;
+  /** What the client gets. */
+  client: OutHeaders;
+  /** Byte size of the head as received (for $upstream_bytes_received). */
+  size: number;
+}
+
+function addHeader(into: Record<string, string | string[]>, name: string, value: string): void {
+  const prev = into[name];
+  if (prev === undefined) into[name] = value;
+  else if (Array.isArray(prev)) prev.push(value);
+  else into[name] = [prev, value];
+}
+
+/** Converts undici's raw response head (Buffers, latin1 bytes) into the two header views. */
+export function responseHead(raw: Buffer[], statusText: string): ResponseHead {
+  const all: Record<string, string | string[]> = {};
+  const client: OutHeaders = {};
+  let size = 15 + statusText.length + 2;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i].toString('latin1').toLowerCase();
+    const value = raw[i + 1].toString('latin1');
+    size += name.length + value.length + 4;
+    addHeader(all, name, value);
+    if (!HIDDEN_RESPONSE.has(name) && !name.startsWith('x-accel-')) addHeader(client, name, value);
+  }
+  return { all, client, size };
+}
+
+/** Headers for the WebSocket handshake upstream: the request's plan plus the upgrade pair. */
+export function upgradeRequestHeaders(r: HttpContext, plan: HeaderPlan): Record<string, string | string[]> {
+  const list = upstreamRequestHeaders(r, plan);
+  const out: Record<string, string | string[]> = {};
+  for (let i = 0; i < list.length; i += 2) addHeader(out, list[i], list[i + 1]);
+  out.connection = 'upgrade';
+  out.upgrade = r.req.headers.upgrade ?? 'websocket';
+  return out;
+}
