@@ -1,0 +1,253 @@
+import { IncomingMessage, STATUS_CODES } from 'node:http';
+import type { Dispatcher } from 'undici';
+import type { ContentHandler } from '../http/conf';
+import type { HttpContext, UpstreamAttempt } from '../http/context';
+import { failRequest } from '../http/pipeline';
+import { sendHeader } from '../http/respond';
+import { ClientBodyError, RequestBody, SendTimeoutError } from './body';
+import { NOT_A_FAILURE, STATUS_FT } from './conf';
+import { ResponseHead, requestHeadSize, responseHead, upstreamRequestHeaders } from './headers';
+import type { Peer } from './upstream';
+import { PassBinding, UpstreamWalk } from './walk';
+import { proxyUpgrade } from './websocket';
+
+/** A reason phrase Node will accept on the status line. */
+const SAFE_REASON = /^[\t\x20-\x7e\x80-\xff]*$/;
+
+/** Why an attempt ended early; the proxy_next_upstream words, plus two that never retry. */
+type FailureKind = 'error' | 'timeout' | 'invalid_header' | 'client' | 'internal';
+
+class ClientGoneError extends Error {
+  override name = 'ClientGoneError';
+}
+
+const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
+const INTERNAL_CODES = new Set(['UND_ERR_INVALID_ARG', 'UND_ERR_NOT_SUPPORTED']);
+
+function classify(err: Error, clientGone: boolean): FailureKind {
+  if (clientGone || err instanceof ClientGoneError || err instanceof ClientBodyError) return 'client';
+  if (err instanceof SendTimeoutError) return 'timeout';
+  const code = (err as NodeJS.ErrnoException).code ?? '';
+  if (TIMEOUT_CODES.has(code)) return 'timeout';
+  if (code.startsWith('HPE_')) return 'invalid_header';
+  if (code === 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH') return 'client';
+  if (INTERNAL_CODES.has(code)) return 'internal';
+  return 'error';
+}
+
+function hasRequestBody(req: IncomingMessage): boolean {
+  const len = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (len !== undefined && len !== '0');
+}
+
+/** The content handler of a proxy_pass location. */
+export function proxyPassHandler(p: PassBinding): ContentHandler {
+  return (r) => {
+    if (r.upgrade !== null) proxyUpgrade(r, p);
+    else new ProxyRequest(r, p).start();
+  };
+}
+
+/** One proxied HTTP request: the undici flavour of the upstream walk. */
+export class ProxyRequest extends UpstreamWalk {
+  readonly headers: string[];
+  readonly headSize: number;
+  /** The body stream of the current attempt. */
+  body: RequestBody | null = null;
+  private current: Attempt | null = null;
+
+  constructor(r: HttpContext, p: PassBinding) {
+    super(r, p, hasRequestBody(r.req));
+    this.headers = upstreamRequestHeaders(r, p.conf.headers);
+    this.headSize = requestHeadSize(this.method, this.path, this.headers);
+  }
+
+  start(): void {
+    // Ahead of the core's own 'close' listener, so the attempt is closed off before the log phase reads it.
+    this.r.res.prependListener('close', this.onClientClose);
+    this.tryNext();
+  }
+
+  protected attempt(peer: Peer): void {
+    this.current = new Attempt(this, peer, this.record(peer));
+    this.current.dispatch();
+  }
+
+  private readonly onClientClose = (): void => {
+    if (this.r.res.writableFinished) return;
+    this.clientGone = true;
+    this.body?.destroy();
+    this.current?.cancel();
+  };
+}
+
+/**
+ * One try on one peer, as an undici dispatch handler: the response head
+ * goes out through sendHeader, the body is written straight to the client
+ * with backpressure (a full client socket pauses the upstream parser).
+ */
+class Attempt implements Dispatcher.DispatchHandler {
+  private readonly startMs = Date.now();
+  private abortRequest: ((err?: Error) => void) | null = null;
+  private resumeResponse: () => void = () => undefined;
+  /** The request began to go out on a connection (undici called onConnect). */
+  private sent = false;
+  /** The client has the response head; failures now cut the connection. */
+  private responded = false;
+  private done = false;
+  private status = 0;
+  private headerMs: number | undefined;
+  /** A passed-through 5xx that proxy_next_upstream names still counts against the peer. */
+  private countsAsFailure = false;
+
+  constructor(
+    private readonly pr: ProxyRequest,
+    private readonly peer: Peer,
+    private readonly record: UpstreamAttempt,
+  ) {}
+
+  dispatch(): void {
+    const pr = this.pr;
+    const conf = pr.p.conf;
+    pr.body?.destroy();
+    const body = pr.hasBody ? new RequestBody(pr.r.req, conf.sendTimeoutMs) : null;
+    pr.body = body;
+    const opts: Dispatcher.DispatchOptions = {
+      method: pr.method,
+      path: pr.path,
+      headers: pr.headers,
+      body,
+      headersTimeout: conf.readTimeoutMs,
+      bodyTimeout: conf.readTimeoutMs,
+    };
+    pr.p.pools.get(this.peer, conf.connectTimeoutMs).dispatch(opts, this);
+  }
+
+  /** The client went away: stop the upstream request; the peer is not to blame. */
+  cancel(): void {
+    if (this.done) return;
+    this.end(false);
+    this.abortRequest?.(new ClientGoneError('client closed connection'));
+  }
+
+  onConnect(abort: (err?: Error) => void): void {
+    this.abortRequest = abort;
+    if (this.done) {
+      abort(new ClientGoneError('client closed connection'));
+      return;
+    }
+    this.sent = true;
+    this.record.connectTime = this.elapsedMs() / 1000;
+  }
+
+  onHeaders(status: number, raw: Buffer[], resume: () => void, statusText: string): boolean {
+    if (status < 200) return true; // 1xx informational: wait for the real head
+    if (this.done) return false;
+    this.status = status;
+    this.headerMs = this.elapsedMs();
+    this.record.status = String(status);
+    this.record.headerTime = this.headerMs / 1000;
+    const head = responseHead(raw, statusText);
+    this.record.bytesReceived = head.size;
+    if (this.nextOnStatus(status)) return false;
+    this.resumeResponse = resume;
+    return this.respond(status, statusText, head);
+  }
+
+  onData(chunk: Buffer): boolean {
+    this.record.bytesReceived += chunk.length;
+    const r = this.pr.r;
+    r.bodyBytesSent += chunk.length;
+    if (r.res.write(chunk)) return true;
+    r.res.once('drain', this.resumeResponse);
+    return false;
+  }
+
+  onComplete(): void {
+    if (this.done) return;
+    this.end(this.countsAsFailure);
+    this.pr.r.res.end();
+  }
+
+  onError(err: Error): void {
+    if (this.done) return;
+    const pr = this.pr;
+    const kind = classify(err, pr.clientGone);
+    if (this.responded || kind === 'client') {
+      // Mid-response failure: headers are out, so the only honest signal left is a cut connection.
+      this.end(false);
+      if (!pr.r.res.destroyed) pr.r.res.destroy();
+      return;
+    }
+    if (kind === 'internal') {
+      this.end(false);
+      failRequest(pr.r, err);
+      return;
+    }
+    this.record.status = kind === 'timeout' ? '504' : '502';
+    // error, timeout and invalid_header always count against the peer (nginx).
+    this.end(true);
+    pr.failed(kind, this.sent);
+  }
+
+  /** proxy_next_upstream http_5xx/403/404/429: drop this response and try the next peer. */
+  private nextOnStatus(status: number): boolean {
+    const ft = STATUS_FT[status];
+    const pr = this.pr;
+    if (ft === undefined || (pr.p.conf.nextUpstream & ft) === 0) return false;
+    const failure = (ft & NOT_A_FAILURE) === 0;
+    // nginx checks tries > 1 before freeing the peer: another try must remain after this one.
+    if (!pr.mayRetry(ft, this.sent, pr.selection.remaining - 1)) {
+      this.countsAsFailure = failure;
+      return false;
+    }
+    this.end(failure);
+    this.abortRequest?.(new Error('next upstream'));
+    queueMicrotask(() => pr.tryNext());
+    return true;
+  }
+
+  private respond(status: number, statusText: string, head: ResponseHead): boolean {
+    const r = this.pr.r;
+    r.upstreamHeaders = head.all;
+    if (statusText !== '' && statusText !== STATUS_CODES[status] && SAFE_REASON.test(statusText)) r.res.statusMessage = statusText;
+    try {
+      sendHeader(r, status, head.client);
+    } catch (err) {
+      this.end(false);
+      this.abortRequest?.(err as Error);
+      failRequest(r, err);
+      return false;
+    }
+    this.responded = true;
+    return true;
+  }
+
+  /** Closes the attempt once: times and bytes for the variables, health and stats for the peer. */
+  private end(failed: boolean): void {
+    if (this.done) return;
+    this.done = true;
+    const pr = this.pr;
+    const ms = this.elapsedMs();
+    this.record.responseTime = ms / 1000;
+    const bodyBytes = pr.body?.bytes ?? 0;
+    this.record.bytesSent = this.sent ? pr.headSize + bodyBytes : 0;
+    pr.r.requestBodyBytes = bodyBytes;
+    pr.selection.free(
+      this.peer,
+      {
+        failed,
+        status: this.status,
+        sent: this.record.bytesSent,
+        received: this.record.bytesReceived,
+        headerMs: this.headerMs,
+        responseMs: this.status > 0 ? ms : undefined,
+      },
+      Date.now(),
+    );
+  }
+
+  private elapsedMs(): number {
+    return Date.now() - this.startMs;
+  }
+}
