@@ -19,12 +19,13 @@ function onClientError(err: NodeJS.ErrnoException, socket: Socket): void {
   socket.end(`HTTP/1.1 ${status}\r\nContent-Type: text/html\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
 }
 
-function createServer(rt: Runtime, group: ListenGroup): http.Server {
+function createServer(rt: Runtime, group: ListenGroup, draining: () => boolean): http.Server {
   const ka = group.defaultServer.keepaliveTimeoutMs;
   const server = http.createServer(
     { keepAliveTimeout: ka > 0 ? ka : 1, requestTimeout: 0, headersTimeout: 60_000, maxHeaderSize: 16 * 1024 },
     (req, res) => {
-      if (ka === 0) res.shouldKeepAlive = false;
+      // While draining, answer what is in flight and close: the connection must not outlive the worker.
+      if (ka === 0 || draining()) res.shouldKeepAlive = false;
       handleRequest(rt, group, req, res);
     },
   );
@@ -44,12 +45,13 @@ function createServer(rt: Runtime, group: ListenGroup): http.Server {
 /** The listening sockets of one worker: one http.Server per address:port. */
 export class Listeners {
   private readonly servers: http.Server[] = [];
+  private draining = false;
 
   constructor(private readonly rt: Runtime) {}
 
   async listen(): Promise<void> {
     for (const group of this.rt.listens.values()) {
-      const server = createServer(this.rt, group);
+      const server = createServer(this.rt, group, () => this.draining);
       this.servers.push(server);
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
@@ -61,17 +63,25 @@ export class Listeners {
     }
   }
 
-  /** Stops accepting; in-flight requests finish, idle keep-alive connections close. */
+  /**
+   * Stops accepting. Graceful: in-flight requests finish and each
+   * connection closes as soon as it turns idle. Fast: every connection is cut.
+   */
   async close(graceful: boolean): Promise<void> {
-    await Promise.all(
-      this.servers.map(
-        (s) =>
-          new Promise<void>((resolve) => {
-            s.close(() => resolve());
-            s.closeIdleConnections();
-            if (!graceful) s.closeAllConnections();
-          }),
-      ),
-    );
+    this.draining = true;
+    const sweep = setInterval(() => this.servers.forEach((s) => s.closeIdleConnections()), 100);
+    try {
+      await Promise.all(
+        this.servers.map(
+          (s) =>
+            new Promise<void>((resolve) => {
+              s.close(() => resolve());
+              if (!graceful) s.closeAllConnections();
+            }),
+        ),
+      );
+    } finally {
+      clearInterval(sweep);
+    }
   }
 }

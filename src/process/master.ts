@@ -51,12 +51,12 @@ export class Master {
   /** Starts all workers; resolves when every one listens, rejects on the first fatal report. */
   async start(): Promise<void> {
     this.adopt(this.load());
-    cluster.setupPrimary({ exec: process.argv[1], args: [], silent: false });
-    await this.spawnGeneration();
     fs.mkdirSync(path.dirname(this.pidFile), { recursive: true });
     fs.writeFileSync(this.pidFile, `${process.pid}\n`);
+    cluster.setupPrimary({ exec: process.argv[1], args: [], silent: false });
     this.installSignals();
     cluster.on('exit', (w, code, signal) => this.onExit(w, code, signal));
+    await this.spawnGeneration();
   }
 
   private spawnGeneration(): Promise<void> {
