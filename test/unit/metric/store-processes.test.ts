@@ -1,0 +1,83 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, it, expect } from 'vitest';
+import { MetricStore } from '../../../src/metric/store/lmdb-store';
+import { buildMetricEngine, NODE_PATH } from './fixtures/build';
+import { inlineZone, tempDir } from './helpers';
+
+interface ZoneSpec {
+  name: string;
+  size: number;
+  modeArgs: string[];
+}
+
+const build = tempDir();
+beforeAll(() => buildMetricEngine(build.dir));
+afterAll(() => build.cleanup());
+
+/** A worker process with its own store handle on `storeDir`, opened for `zones`. */
+async function startWorker(storeDir: string, zones: ZoneSpec[]): Promise<ChildProcess> {
+  const child = fork(path.join(__dirname, 'fixtures/store-worker.js'), [build.dir, storeDir, JSON.stringify(zones)], {
+    env: { ...process.env, NODE_PATH },
+    execArgv: [],
+  });
+  await nextMessage(child);
+  return child;
+}
+
+function nextMessage(child: ChildProcess): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    child.once('message', resolve);
+    child.once('exit', (code) => reject(new Error(`worker exited with ${code}`)));
+  });
+}
+
+async function run(child: ChildProcess, zone: string, key: string, count: number): Promise<void> {
+  const done = nextMessage(child);
+  child.send({ cmd: 'run', zone, key, count });
+  await done;
+}
+
+function stop(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve());
+    child.send({ cmd: 'close' });
+  });
+}
+
+describe('one store shared by several processes', () => {
+  it('loses no update when workers write the same key concurrently', async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const zone: ZoneSpec = { name: 'hits', size: 1 << 20, modeArgs: ['count'] };
+      const workers = await Promise.all([1, 2, 3].map(() => startWorker(dir, [zone])));
+      await Promise.all(workers.map((w) => run(w, 'hits', 'k', 5000)));
+      await Promise.all(workers.map(stop));
+      const store = MetricStore.open(dir, [inlineZone('hits', 1 << 20, ['count'])]);
+      const reader = store.reader();
+      expect(reader.get('hits', 'k')).toBe(15000);
+      reader.close();
+      store.close();
+    } finally {
+      cleanup();
+    }
+  });
+
+  it('keeps a reloaded definition apart from workers still on the old one', async () => {
+    const { dir, cleanup } = tempDir();
+    try {
+      const oldWorker = await startWorker(dir, [{ name: 'z', size: 32768, modeArgs: ['count'] }]);
+      const store = MetricStore.open(dir, [inlineZone('z', 65536, ['count'])]);
+      const oldWrites = run(oldWorker, 'z', 'k', 1000);
+      for (let i = 0; i < 1000; i++) store.applyBatch([{ zone: 'z', key: 'k', value: 1 }]);
+      await oldWrites;
+      await stop(oldWorker);
+      const reader = store.reader();
+      expect(reader.get('z', 'k')).toBe(1000);
+      reader.close();
+      store.close();
+    } finally {
+      cleanup();
+    }
+  });
+});
