@@ -49,11 +49,18 @@ interface OpenZone extends ReadableZone {
   writer: ZoneWriter;
 }
 
+/**
+ * Directories open in this process. LMDB must not open one environment
+ * twice in a process: closing either copy drops the other's file locks.
+ */
+const openDirs = new Set<string>();
+
 export class MetricStore {
   private batch = 0;
   private readonly touched: ZoneWriter[] = [];
 
   private constructor(
+    private readonly dir: string,
     private readonly env: lmdb.Env,
     private readonly metaDbi: lmdb.Dbi,
     private readonly zones: ReadonlyMap<string, OpenZone>,
@@ -68,12 +75,15 @@ export class MetricStore {
    */
   static open(dir: string, defs: readonly ZoneDef[], opts: StoreOptions = {}): MetricStore {
     fs.mkdirSync(dir, { recursive: true });
+    const realDir = fs.realpathSync(dir);
+    if (openDirs.has(realDir)) throw new Error(`metric store ${realDir} is already open in this process`);
     const env = new lmdb.Env();
-    env.open({ path: dir, mapSize: mapSizeFor(defs), maxDbs: 2 * defs.length + 8, maxReaders: 1024, noSync: true });
+    env.open({ path: realDir, mapSize: mapSizeFor(defs), maxDbs: 2 * defs.length + 8, maxReaders: 1024, noSync: true });
     try {
       const metaDbi = env.openDbi({ name: 'meta', create: true, keyIsBuffer: true });
       const zones = openZones(env, metaDbi, defs);
-      return new MetricStore(env, metaDbi, zones, opts.now ?? Date.now);
+      openDirs.add(realDir);
+      return new MetricStore(realDir, env, metaDbi, zones, opts.now ?? Date.now);
     } catch (err) {
       env.close();
       throw err;
@@ -130,6 +140,7 @@ export class MetricStore {
     }
     this.metaDbi.close();
     this.env.close();
+    openDirs.delete(this.dir);
   }
 
   private zone(name: string): OpenZone {

@@ -210,6 +210,17 @@ describe('persistence and definition changes', () => {
     return { reopen };
   }
 
+  it('refuses a second handle on the same directory in one process', () => {
+    const { dir, cleanup } = tempDir();
+    const store = MetricStore.open(dir, [counter()]);
+    try {
+      expect(() => MetricStore.open(`${dir}/.`, [counter()])).toThrow('already open in this process');
+    } finally {
+      store.close();
+      cleanup();
+    }
+  });
+
   it('keeps data across close and reopen', () => {
     const { reopen } = seeded([counter()]);
     expect(jsonOf(reopen(), 'z', 'k')).toBe('2');
