@@ -76,17 +76,26 @@ function addHeader(into: Record<string, string | string[]>, name: string, value:
   else into[name] = [prev, value];
 }
 
-/** Converts undici's raw response head (Buffers, latin1 bytes) into the two header views. */
-export function responseHead(raw: Buffer[], statusText: string): ResponseHead {
+/** A 101 keeps Connection and Upgrade: they make the switch. */
+const HIDDEN_101 = new Set([...HIDDEN_RESPONSE].filter((h) => h !== 'connection' && h !== 'upgrade'));
+
+const latin1 = (x: Buffer | string): string => (typeof x === 'string' ? x : x.toString('latin1'));
+
+/**
+ * Converts a raw response head (undici's Buffers or node:http's strings,
+ * latin1 bytes either way) into the two header views.
+ */
+export function responseHead(raw: ReadonlyArray<Buffer | string>, statusText: string, switching = false): ResponseHead {
+  const hidden = switching ? HIDDEN_101 : HIDDEN_RESPONSE;
   const all: Record<string, string | string[]> = {};
   const client: OutHeaders = {};
   let size = 15 + statusText.length + 2;
   for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i].toString('latin1').toLowerCase();
-    const value = raw[i + 1].toString('latin1');
+    const name = latin1(raw[i]).toLowerCase();
+    const value = latin1(raw[i + 1]);
     size += name.length + value.length + 4;
     addHeader(all, name, value);
-    if (!HIDDEN_RESPONSE.has(name) && !name.startsWith('x-accel-')) addHeader(client, name, value);
+    if (!hidden.has(name) && !name.startsWith('x-accel-')) addHeader(client, name, value);
   }
   return { all, client, size };
 }

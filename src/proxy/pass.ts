@@ -21,12 +21,16 @@ class ClientGoneError extends Error {
   override name = 'ClientGoneError';
 }
 
+class ReadTimeoutError extends Error {
+  override name = 'ReadTimeoutError';
+}
+
 const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
 const INTERNAL_CODES = new Set(['UND_ERR_INVALID_ARG', 'UND_ERR_NOT_SUPPORTED']);
 
 function classify(err: Error, clientGone: boolean): FailureKind {
   if (clientGone || err instanceof ClientGoneError || err instanceof ClientBodyError) return 'client';
-  if (err instanceof SendTimeoutError) return 'timeout';
+  if (err instanceof SendTimeoutError || err instanceof ReadTimeoutError) return 'timeout';
   const code = (err as NodeJS.ErrnoException).code ?? '';
   if (TIMEOUT_CODES.has(code)) return 'timeout';
   if (code.startsWith('HPE_')) return 'invalid_header';
@@ -85,11 +89,17 @@ export class ProxyRequest extends UpstreamWalk {
  * One try on one peer, as an undici dispatch handler: the response head
  * goes out through sendHeader, the body is written straight to the client
  * with backpressure (a full client socket pauses the upstream parser).
+ *
+ * proxy_read_timeout is timed here rather than by undici's headers/body
+ * timeouts: those run on a coarse timer wheel (a 300ms timeout fires after
+ * up to a second). As in nginx it runs from the end of the request (or the
+ * first response byte) between reads, and stops while the client is full.
  */
 class Attempt implements Dispatcher.DispatchHandler {
   private readonly startMs = Date.now();
   private abortRequest: ((err?: Error) => void) | null = null;
   private resumeResponse: () => void = () => undefined;
+  private readTimer: NodeJS.Timeout | undefined;
   /** The request began to go out on a connection (undici called onConnect). */
   private sent = false;
   /** The client has the response head; failures now cut the connection. */
@@ -117,8 +127,8 @@ class Attempt implements Dispatcher.DispatchHandler {
       path: pr.path,
       headers: pr.headers,
       body,
-      headersTimeout: conf.readTimeoutMs,
-      bodyTimeout: conf.readTimeoutMs,
+      headersTimeout: 0,
+      bodyTimeout: 0,
     };
     pr.p.pools.get(this.peer, conf.connectTimeoutMs).dispatch(opts, this);
   }
@@ -140,9 +150,14 @@ class Attempt implements Dispatcher.DispatchHandler {
     this.record.connectTime = this.elapsedMs() / 1000;
   }
 
+  onRequestSent(): void {
+    this.armRead();
+  }
+
   onHeaders(status: number, raw: Buffer[], resume: () => void, statusText: string): boolean {
     if (status < 200) return true; // 1xx informational: wait for the real head
     if (this.done) return false;
+    this.armRead();
     this.status = status;
     this.headerMs = this.elapsedMs();
     this.record.status = String(status);
@@ -158,10 +173,35 @@ class Attempt implements Dispatcher.DispatchHandler {
     this.record.bytesReceived += chunk.length;
     const r = this.pr.r;
     r.bodyBytesSent += chunk.length;
-    if (r.res.write(chunk)) return true;
-    r.res.once('drain', this.resumeResponse);
+    if (r.res.write(chunk)) {
+      this.readTimer?.refresh();
+      return true;
+    }
+    this.stopRead();
+    r.res.once('drain', this.onClientDrain);
     return false;
   }
+
+  private readonly onClientDrain = (): void => {
+    if (this.done) return;
+    this.armRead();
+    this.resumeResponse();
+  };
+
+  private armRead(): void {
+    if (this.readTimer !== undefined) this.readTimer.refresh();
+    else this.readTimer = setTimeout(this.onReadTimeout, this.pr.p.conf.readTimeoutMs);
+  }
+
+  private stopRead(): void {
+    clearTimeout(this.readTimer);
+    this.readTimer = undefined;
+  }
+
+  private readonly onReadTimeout = (): void => {
+    this.readTimer = undefined;
+    this.abortRequest?.(new ReadTimeoutError('upstream timed out'));
+  };
 
   onComplete(): void {
     if (this.done) return;
@@ -227,6 +267,7 @@ class Attempt implements Dispatcher.DispatchHandler {
   private end(failed: boolean): void {
     if (this.done) return;
     this.done = true;
+    this.stopRead();
     const pr = this.pr;
     const ms = this.elapsedMs();
     this.record.responseTime = ms / 1000;

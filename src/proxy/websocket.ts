@@ -1,27 +1,13 @@
 import * as http from 'node:http';
 import type { Socket } from 'node:net';
-import type { HttpContext, OutHeaders, UpstreamAttempt } from '../http/context';
+import type { HttpContext, UpstreamAttempt } from '../http/context';
 import { sendHeader } from '../http/respond';
-import { upgradeRequestHeaders } from './headers';
+import { ResponseHead, responseHead, upgradeRequestHeaders } from './headers';
 import type { Peer } from './upstream';
 import { PassBinding, RetryableFailure, UpstreamWalk } from './walk';
 
 class TunnelTimeoutError extends Error {
   override name = 'TunnelTimeoutError';
-}
-
-/** Headers of the upstream's 101 that the client must not see; Connection/Upgrade pass, they make the switch. */
-const HIDDEN_101 = new Set(['date', 'server', 'keep-alive', 'transfer-encoding', 'content-length']);
-
-function clientHeaders(raw: string[], hidden: ReadonlySet<string>): OutHeaders {
-  const out: OutHeaders = {};
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i].toLowerCase();
-    if (hidden.has(name)) continue;
-    const prev = out[name];
-    out[name] = prev === undefined ? raw[i + 1] : ([] as string[]).concat(prev, raw[i + 1]);
-  }
-  return out;
 }
 
 /**
@@ -48,10 +34,14 @@ class Tunnel extends UpstreamWalk {
   }
 
   start(): void {
-    this.r.res.prependListener('close', () => {
+    const res = this.r.res;
+    res.prependListener('close', () => {
       this.clientGone = true;
       this.current?.close();
     });
+    // A response that is not a switch (an error page, the upstream declining) ends the connection:
+    // this ServerResponse sits on the raw upgrade socket, which nothing else would close.
+    res.once('finish', () => this.client.end());
     this.tryNext();
   }
 
@@ -98,25 +88,27 @@ class TunnelAttempt {
     this.done = true;
     const ms = this.elapsedMs();
     this.rec.responseTime = ms / 1000;
-    if (this.upstream !== null) {
-      this.rec.bytesSent = this.upstream.bytesWritten;
-      this.rec.bytesReceived = this.upstream.bytesRead;
-      this.upstream.destroy();
+    // Socket counters see the whole exchange: handshake, relayed answer or tunnel traffic.
+    const socket = this.upstream ?? this.req.socket;
+    if (socket !== null) {
+      this.rec.bytesSent = socket.bytesWritten;
+      this.rec.bytesReceived = socket.bytesRead;
     }
+    this.upstream?.destroy();
     this.req.destroy();
     const status = Number(this.rec.status) || 0;
     this.t.selection.free(this.peer, { failed: false, status, sent: this.rec.bytesSent, received: this.rec.bytesReceived, responseMs: ms }, Date.now());
   }
 
   private onUpgrade(res: http.IncomingMessage, upstream: Socket, upstreamHead: Buffer): void {
-    this.markHeader(res);
+    const head = this.markHeader(res);
     const r = this.t.r;
     if (this.t.clientGone) {
       upstream.destroy();
       return;
     }
     this.upstream = upstream;
-    sendHeader(r, 101, clientHeaders(res.rawHeaders, HIDDEN_101));
+    sendHeader(r, 101, head.client);
     r.res.flushHeaders();
     const client = this.client;
     const clientHead = r.upgrade!.head;
@@ -135,13 +127,10 @@ class TunnelAttempt {
 
   /** The upstream declined the upgrade: relay its answer as an ordinary response. */
   private onPlainResponse(res: http.IncomingMessage): void {
-    this.markHeader(res);
+    const head = this.markHeader(res);
     const r = this.t.r;
-    sendHeader(r, res.statusCode ?? 502, clientHeaders(res.rawHeaders, HIDDEN_101));
-    res.on('data', (chunk: Buffer) => {
-      this.rec.bytesReceived += chunk.length;
-      r.bodyBytesSent += chunk.length;
-    });
+    sendHeader(r, res.statusCode ?? 502, head.client);
+    res.on('data', (chunk: Buffer) => (r.bodyBytesSent += chunk.length));
     res.pipe(r.res);
     res.on('error', () => r.res.destroy());
   }
@@ -157,10 +146,13 @@ class TunnelAttempt {
     this.t.failed(kind, this.sent);
   }
 
-  private markHeader(res: http.IncomingMessage): void {
+  private markHeader(res: http.IncomingMessage): ResponseHead {
+    const head = responseHead(res.rawHeaders, res.statusMessage ?? '', res.statusCode === 101);
     this.rec.status = String(res.statusCode ?? 0);
     this.rec.headerTime = this.elapsedMs() / 1000;
-    this.t.r.upstreamHeaders = res.headers;
+    this.rec.bytesReceived = head.size;
+    this.t.r.upstreamHeaders = head.all;
+    return head;
   }
 
   private elapsedMs(): number {
