@@ -10,7 +10,7 @@
  * left) and the data items of every metric, each item on one chunk.
  */
 
-export const CHUNK_BYTES = 128;
+const CHUNK_BYTES = 128;
 const CHUNK_DATA = 120;
 const WORD = 8;
 const KEY_OFFSET = 65;

@@ -16,14 +16,3 @@ export function formatNumber(x: number): string {
   if (Number.isNaN(x)) return 'nan';
   return x > 0 ? 'inf' : '-inf';
 }
-
-/**
- * JSON text of a value, keys in map order. JSON has no inf/nan, so a
- * non-finite number is written as null rather than as invalid JSON.
- */
-export function metricValueToJson(v: MetricValue): string {
-  if (typeof v === 'number') return Number.isFinite(v) ? formatNumber(v) : 'null';
-  const members: string[] = [];
-  for (const [name, member] of v) members.push(`${JSON.stringify(name)}:${metricValueToJson(member)}`);
-  return `{${members.join(',')}}`;
-}

@@ -36,22 +36,10 @@ export class MetricReader {
   /** Every stored key (byte strings, any order), the discard key last once it is in use. */
   keys(zone: string): string[] {
     const keys: string[] = [];
-    for (const [key] of this.records(zone)) keys.push(key);
+    for (const key of this.storedKeys(zone)) keys.push(key);
     const discardKey = this.shownDiscardKey(zone);
     if (discardKey !== undefined) keys.push(discardKey);
     return keys;
-  }
-
-  /** Every key with its API value, in the order keys() gives, read in one cursor walk. */
-  *entries(zone: string): Generator<[string, MetricValue]> {
-    const z = this.zoneOf(zone);
-    const record = this.recordScratch(zone);
-    for (const [key, stored] of this.records(zone)) {
-      decodeInto(stored, record);
-      yield [key, z.read(record.f64, RECORD_STATE, this.nowMs)];
-    }
-    const discardKey = this.shownDiscardKey(zone);
-    if (discardKey !== undefined) yield [discardKey, z.read(this.meta(zone), META.discardState, this.nowMs)];
   }
 
   /** The API value of a key, undefined when the zone does not hold it. */
@@ -82,14 +70,14 @@ export class MetricReader {
     this.txn.abort();
   }
 
-  private *records(zone: string): Generator<[string, Buffer]> {
+  private *storedKeys(zone: string): Generator<string> {
     const discardKey = this.zoneOf(zone).def.discardKey;
     const cursor = new lmdb.Cursor<Buffer>(this.txn, this.readable(zone).dbis.records, { keyIsBuffer: true });
     try {
       for (let key = cursor.goToFirst(); key !== null; key = cursor.goToNext()) {
         const name = keyString(key);
         // The discard key is reserved: a stored key of that name predates it.
-        if (name !== discardKey) yield [name, cursor.getCurrentBinary()!];
+        if (name !== discardKey) yield name;
       }
     } finally {
       cursor.close();

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseMetricSpec } from '../../../src/metric/modes';
+import { formatNumber, type MetricValue } from '../../../src/metric/value';
 import type { ZoneDef } from '../../../src/metric/zone';
 
 interface ZoneOptions {
@@ -30,4 +31,12 @@ export function tempDir(): { dir: string; cleanup: () => void } {
 /** A UTF-8 string as the byte string the engine takes. */
 export function bytes(s: string): string {
   return Buffer.from(s, 'utf8').toString('latin1');
+}
+
+/** JSON text of an API value, keys in map order (as the API prints it). */
+export function metricValueToJson(v: MetricValue): string {
+  if (typeof v === 'number') return Number.isFinite(v) ? formatNumber(v) : 'null';
+  const members: string[] = [];
+  for (const [name, member] of v) members.push(`${JSON.stringify(name)}:${metricValueToJson(member)}`);
+  return `{${members.join(',')}}`;
 }
