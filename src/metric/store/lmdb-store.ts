@@ -23,7 +23,7 @@ import * as fs from 'node:fs';
 import * as lmdb from 'node-lmdb';
 import { Zone, type ZoneDef } from '../zone';
 import { MetricReader, type ReadableZone } from './reader';
-import { ZoneWriter, type ZoneDbis } from './zone-store';
+import { ZoneWriter, type ZoneDbis } from './zone-writer';
 
 export interface MetricUpdate {
   zone: string;

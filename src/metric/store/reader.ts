@@ -3,7 +3,7 @@ import { MAX_METRIC_BYTES } from '../strtod';
 import type { MetricValue } from '../value';
 import type { Zone } from '../zone';
 import { decodeInto, doubleRecord, keyString, META, RECORD_STATE, type DoubleRecord } from './codec';
-import type { ZoneDbis } from './zone-store';
+import type { ZoneDbis } from './zone-writer';
 
 export interface ZoneUsage {
   /** Slab chunks in use, the zone's own contexts included. */

@@ -39,7 +39,7 @@ function mustGet(txn: lmdb.Txn, dbi: lmdb.Dbi, key: Buffer): Buffer {
  * written back by flush().
  */
 export class ZoneWriter {
-  readonly meta: DoubleRecord;
+  private readonly meta: DoubleRecord;
   private readonly record: DoubleRecord;
   private readonly evicted: DoubleRecord;
   private metaBatch = -1;
@@ -68,7 +68,7 @@ export class ZoneWriter {
     if (this.zone.def.expire) this.loadMeta(txn, batch);
     const stored = txn.getBinary(this.dbis.records, recordKeys.encode(key)) as Buffer | null;
     if (stored !== null) {
-      this.updateStored(txn, batch, stored, key, v, nowMs);
+      this.updateStored(txn, stored, key, v, nowMs);
     } else {
       this.create(txn, batch, key, v, nowMs);
     }
@@ -81,7 +81,7 @@ export class ZoneWriter {
     this.metaDirty = false;
   }
 
-  private updateStored(txn: lmdb.Txn, batch: number, stored: Buffer, key: string, v: number, nowMs: number): void {
+  private updateStored(txn: lmdb.Txn, stored: Buffer, key: string, v: number, nowMs: number): void {
     const rec = this.record.f64;
     decodeInto(stored, this.record);
     this.zone.update(rec, RECORD_STATE, v, nowMs);
