@@ -1,0 +1,315 @@
+import * as crypto from 'node:crypto';
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import type { Socket } from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { WebSocket } from 'undici';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROOT, freePorts, Proxy, request, startBackend, startProxy } from '../helpers/proc';
+
+type Backend = Awaited<ReturnType<typeof startBackend>>;
+
+/**
+ * Until src/modules.ts lists proxyModule, the CLI (and its cluster workers,
+ * which inherit NODE_OPTIONS) gets it through a --require preload. Once the
+ * module list carries it, the preload sees it there and does nothing.
+ */
+function wireProxyModule(): () => void {
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'mp-wire-')), 'wire.js');
+  fs.writeFileSync(
+    file,
+    `const { MODULES } = require(${JSON.stringify(path.join(ROOT, 'dist/modules.js'))});
+const { proxyModule } = require(${JSON.stringify(path.join(ROOT, 'dist/proxy/module.js'))});
+if (!MODULES.includes(proxyModule)) MODULES.push(proxyModule);\n`,
+  );
+  const saved = process.env.NODE_OPTIONS;
+  process.env.NODE_OPTIONS = `${saved ?? ''} --require ${file}`.trim();
+  return () => {
+    if (saved === undefined) delete process.env.NODE_OPTIONS;
+    else process.env.NODE_OPTIONS = saved;
+  };
+}
+
+/** A backend answering with its name, plus what it saw, and counting its TCP connections. */
+async function namedBackend(name: string): Promise<Backend & { connections: () => number }> {
+  let connections = 0;
+  const b = await startBackend((req, res) => {
+    let bytes = 0;
+    req.on('data', (c: Buffer) => (bytes += c.length));
+    req.on('end', () => {
+      res.setHeader('x-backend', name);
+      res.setHeader('server', 'backend-server');
+      res.end(JSON.stringify({ name, url: req.url, headers: req.headers, bytes }));
+    });
+  });
+  b.server.on('connection', () => connections++);
+  return { ...b, connections: () => connections };
+}
+
+/** Minimal RFC 6455 echo server: unmasks client frames, echoes them unmasked (payloads < 126 bytes). */
+function attachWebSocketEcho(server: http.Server): void {
+  server.on('upgrade', (req: http.IncomingMessage, socket: Socket) => {
+    if (req.url === '/decline') {
+      socket.end('HTTP/1.1 426 Upgrade Required\r\nContent-Length: 9\r\nConnection: close\r\n\r\nno switch');
+      return;
+    }
+    const accept = crypto.createHash('sha1').update(`${req.headers['sec-websocket-key']}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
+    socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
+    socket.on('data', (frame: Buffer) => {
+      const opcode = frame[0] & 0x0f;
+      const len = frame[1] & 0x7f;
+      const mask = frame.subarray(2, 6);
+      const payload = Buffer.from(frame.subarray(6, 6 + len).map((b, i) => b ^ mask[i % 4]));
+      socket.write(Buffer.concat([Buffer.from([0x80 | opcode, payload.length]), payload]));
+      if (opcode === 0x8) socket.end();
+    });
+  });
+}
+
+function workerPid(masterPid: number): number {
+  const children = fs.readFileSync(`/proc/${masterPid}/task/${masterPid}/children`, 'utf8').trim().split(/\s+/);
+  return Number(children[0]);
+}
+
+function memoryMiB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)![1]) / 1024;
+}
+
+async function waitFor<T>(probe: () => T | undefined, ms = 3000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = probe();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+let proxy: Proxy;
+let port: number;
+let deadPort: number;
+let a: Awaited<ReturnType<typeof namedBackend>>;
+let b: Awaited<ReturnType<typeof namedBackend>>;
+let fails500: Backend;
+let slow: Backend;
+let sink: Backend;
+let stream: Backend & { closedEarly: () => number };
+let ws: Backend;
+let unwire: () => void;
+
+const url = (p: string) => `http://127.0.0.1:${port}${p}`;
+const upstreamInfo = (headers: http.IncomingHttpHeaders) => headers['x-up'];
+
+beforeAll(async () => {
+  unwire = wireProxyModule();
+  [port, deadPort] = await freePorts(2);
+  a = await namedBackend('a');
+  b = await namedBackend('b');
+  fails500 = await startBackend((_req, res) => {
+    res.statusCode = 500;
+    res.end('broken');
+  });
+  slow = await startBackend((_req, res) => void setTimeout(() => res.end('late'), 2000));
+  sink = await startBackend((req, res) => {
+    let bytes = 0;
+    req.on('data', (c: Buffer) => (bytes += c.length));
+    req.on('end', () => res.end(String(bytes)));
+  });
+  let closedEarly = 0;
+  const streamBackend = await startBackend((_req, res) => {
+    res.writeHead(200);
+    const chunk = Buffer.alloc(64 * 1024, 120);
+    const timer = setInterval(() => res.write(chunk), 5);
+    res.on('close', () => {
+      clearInterval(timer);
+      if (!res.writableFinished) closedEarly++;
+    });
+  });
+  stream = { ...streamBackend, closedEarly: () => closedEarly };
+  ws = await startBackend((_req, res) => res.end('not a websocket request'));
+  attachWebSocketEcho(ws.server);
+
+  proxy = await startProxy(
+    `
+worker_processes 1;
+events { }
+http {
+  log_format up '$request_uri $status $upstream_addr|$upstream_status|$upstream_bytes_received';
+  access_log logs/proxy.log up;
+  add_header X-Up "$upstream_addr|$upstream_status" always;
+  upstream weighted { server 127.0.0.1:${a.port} weight=3; server 127.0.0.1:${b.port}; }
+  upstream failover { server 127.0.0.1:${deadPort}; server 127.0.0.1:${a.port}; }
+  upstream failpost { server 127.0.0.1:${deadPort}; server 127.0.0.1:${b.port}; }
+  upstream fivexx { server 127.0.0.1:${fails500.port}; server 127.0.0.1:${b.port}; }
+  upstream nolive { server 127.0.0.1:${a.port} down; }
+  upstream backed { server 127.0.0.1:${deadPort}; server 127.0.0.1:${b.port} backup; }
+  server {
+    listen 127.0.0.1:${port};
+    location /w/ { proxy_pass http://weighted; }
+    location /failover { proxy_pass http://failover; }
+    location /failpost { proxy_pass http://failpost; client_max_body_size 0; }
+    location /five { proxy_pass http://fivexx; proxy_next_upstream error timeout http_500; }
+    location /nolive { proxy_pass http://nolive; }
+    location /backup { proxy_pass http://backed; }
+    location /refused { proxy_pass http://127.0.0.1:${deadPort}; }
+    location /slow { proxy_pass http://127.0.0.1:${slow.port}; proxy_read_timeout 300ms; }
+    location /prefix/ {
+      proxy_pass http://127.0.0.1:${a.port}/replaced/;
+      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+      proxy_set_header X-Drop "";
+    }
+    location /keep { proxy_pass http://127.0.0.1:${b.port}; }
+    location /upload { proxy_pass http://127.0.0.1:${sink.port}; client_max_body_size 0; }
+    location /stream { proxy_pass http://127.0.0.1:${stream.port}; }
+    location /ws/ { proxy_pass http://127.0.0.1:${ws.port}/; }
+  }
+}
+`,
+    [port],
+  );
+});
+
+afterAll(async () => {
+  await proxy?.stop();
+  for (const backend of [a, b, fails500, slow, sink, stream, ws]) await backend?.close();
+  unwire?.();
+});
+
+describe('proxy_pass', () => {
+  it('answers 502 when the peer refuses the connection', async () => {
+    const r = await request(url('/refused'));
+    expect(r.status).toBe(502);
+    expect(upstreamInfo(r.headers)).toBe(`127.0.0.1:${deadPort}|502`);
+  });
+
+  it('answers 504 when the peer does not answer within proxy_read_timeout', async () => {
+    const started = Date.now();
+    const r = await request(url('/slow'));
+    expect(r.status).toBe(504);
+    expect(Date.now() - started).toBeLessThan(1500);
+    expect(upstreamInfo(r.headers)).toBe(`127.0.0.1:${slow.port}|504`);
+  });
+
+  it('tries the next peer after a refused connection and lists both in $upstream_addr', async () => {
+    const r = await request(url('/failover'));
+    expect(r.status).toBe(200);
+    expect(JSON.parse(r.body).name).toBe('a');
+    expect(upstreamInfo(r.headers)).toBe(`127.0.0.1:${deadPort}, 127.0.0.1:${a.port}|502, 200`);
+  });
+
+  it('retries a POST whose connection was refused, body intact (it was never sent)', async () => {
+    const r = await request(url('/failpost'), { method: 'POST', body: 'x'.repeat(10_000) });
+    expect(JSON.parse(r.body)).toMatchObject({ name: 'b', bytes: 10_000 });
+    expect(upstreamInfo(r.headers)).toBe(`127.0.0.1:${deadPort}, 127.0.0.1:${b.port}|502, 200`);
+  });
+
+  it('moves on after a 500 when proxy_next_upstream names http_500', async () => {
+    const r = await request(url('/five'));
+    expect(r.status).toBe(200);
+    expect(upstreamInfo(r.headers)).toBe(`127.0.0.1:${fails500.port}, 127.0.0.1:${b.port}|500, 200`);
+  });
+
+  it('answers 502 with the upstream name when no peer is live', async () => {
+    const r = await request(url('/nolive'));
+    expect(r.status).toBe(502);
+    expect(upstreamInfo(r.headers)).toBe('nolive|502');
+  });
+
+  it('falls back to the backup peer', async () => {
+    const r = await request(url('/backup'));
+    expect(JSON.parse(r.body).name).toBe('b');
+  });
+
+  it('distributes by weight in nginx smooth round-robin order', async () => {
+    const names: string[] = [];
+    for (let i = 0; i < 8; i++) names.push((await request(url('/w/'))).headers['x-backend'] as string);
+    expect(names.join('')).toBe('aabaaaba');
+  });
+
+  it('replaces the location prefix, sets and removes headers, hides the upstream Server', async () => {
+    const r = await request(url('/prefix/a%20b?x=1'), { headers: { 'X-Drop': 'secret', 'X-Forwarded-For': '10.0.0.1' } });
+    const seen = JSON.parse(r.body);
+    expect(seen.url).toBe('/replaced/a%20b?x=1');
+    expect(seen.headers.host).toBe(`127.0.0.1:${a.port}`);
+    expect(seen.headers['x-forwarded-for']).toBe('10.0.0.1, 127.0.0.1');
+    expect(seen.headers['x-drop']).toBeUndefined();
+    expect(r.headers.server).toBeUndefined();
+    expect(r.headers['x-backend']).toBe('a');
+  });
+
+  it('reuses one upstream connection for sequential requests (keep-alive)', async () => {
+    const before = b.connections();
+    for (let i = 0; i < 5; i++) expect((await request(url('/keep'))).status).toBe(200);
+    expect(b.connections() - before).toBe(1);
+  });
+
+  it('streams a 200 MB upload with flat memory', async () => {
+    const worker = workerPid(proxy.child.pid!);
+    const rssBefore = memoryMiB(worker, 'VmRSS');
+    const total = 200 * 1024 * 1024;
+    const received = await new Promise<string>((resolve, reject) => {
+      const req = http.request(url('/upload'), { method: 'POST', headers: { 'content-length': total }, agent: false }, (res) => {
+        let body = '';
+        res.on('data', (d) => (body += d));
+        res.on('end', () => resolve(body));
+      });
+      req.on('error', reject);
+      const chunk = Buffer.alloc(64 * 1024, 97);
+      let sent = 0;
+      const pump = (): void => {
+        while (sent < total) {
+          sent += chunk.length;
+          if (!req.write(chunk)) return void req.once('drain', pump);
+        }
+        req.end();
+      };
+      pump();
+    });
+    expect(Number(received)).toBe(total);
+    expect(memoryMiB(worker, 'VmHWM') - rssBefore).toBeLessThan(100);
+  });
+
+  it('aborts the upstream request when the client goes away mid-response', async () => {
+    const before = stream.closedEarly();
+    await new Promise<void>((resolve) => {
+      const req = http.get(url('/stream'), { agent: false }, (res) => {
+        let bytes = 0;
+        res.on('data', (c: Buffer) => {
+          bytes += c.length;
+          if (bytes > 1_000_000) req.destroy();
+        });
+      });
+      req.on('close', () => resolve());
+      req.on('error', () => undefined);
+    });
+    await waitFor(() => (stream.closedEarly() > before ? true : undefined));
+  });
+});
+
+describe('WebSocket', () => {
+  it('echoes through the tunnel, and the request is logged as 101 when it closes', async () => {
+    const socket = new WebSocket(`ws://127.0.0.1:${port}/ws/echo`);
+    const echoed = await new Promise<string>((resolve, reject) => {
+      socket.onopen = () => socket.send('hello through the proxy');
+      socket.onmessage = (e) => resolve(String(e.data));
+      socket.onerror = () => reject(new Error('websocket failed'));
+    });
+    expect(echoed).toBe('hello through the proxy');
+    socket.close();
+    const log = path.join(proxy.prefix, 'logs/proxy.log');
+    const line = await waitFor(() => {
+      const text = fs.existsSync(log) ? fs.readFileSync(log, 'utf8') : '';
+      return text.split('\n').find((l) => l.startsWith('/ws/echo '));
+    });
+    expect(line).toMatch(new RegExp(`^/ws/echo 101 127\\.0\\.0\\.1:${ws.port}\\|101\\|\\d+$`));
+  });
+
+  it('relays the answer of an upstream that does not switch protocols', async () => {
+    const r = await request(url('/ws/decline'), { headers: { Upgrade: 'websocket', Connection: 'Upgrade' } });
+    expect(r.status).toBe(426);
+    expect(r.body).toBe('no switch');
+    expect(upstreamInfo(r.headers)).toBe(`127.0.0.1:${ws.port}|426`);
+  });
+});
