@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { HttpContext } from './context';
+import { finishRequest } from './finish';
 import type { CoreLocConf } from './core-module';
 import { findLocation } from './locations';
 import { answer } from './rewrite-module';
@@ -106,27 +107,4 @@ export function failRequest(r: HttpContext, err: unknown): void {
     }
   }
   r.res.destroy();
-}
-
-/**
- * The log phase: runs once per request, for completed, failed and aborted
- * requests alike (nginx logs 499 when the client went away first).
- */
-export function finishRequest(r: HttpContext): void {
-  if (r.logged) return;
-  r.logged = true;
-  r.endMs = Date.now();
-  r.finished = r.res.writableFinished || r.upgrade !== null;
-  r.aborted = !r.finished;
-  if (!r.headerSent && r.upgrade === null) r.status = 499;
-  const header = (r.res as unknown as { _header?: string | null })._header;
-  if (typeof header === 'string') r.headerBytesSent = header.length;
-  if (r.loc === undefined) return;
-  for (const h of r.runtime.phases.log) {
-    try {
-      h(r);
-    } catch (err) {
-      process.emitWarning(`log phase failed: ${(err as Error)?.stack ?? String(err)}`);
-    }
-  }
 }

@@ -1,4 +1,5 @@
 import type { HttpContext, OutHeaders } from './context';
+import { finishRequest } from './finish';
 
 /**
  * The one way a response header leaves metricproxy: header filters
@@ -20,10 +21,16 @@ export function sendResponse(r: HttpContext, status: number, headers: OutHeaders
   const buf = typeof body === 'string' ? Buffer.from(body, 'latin1') : body;
   headers['content-length'] = String(buf.length);
   sendHeader(r, status, headers);
-  if (r.req.method === 'HEAD' || status === 204 || status === 304) {
-    r.res.end();
-    return;
-  }
-  r.bodyBytesSent += buf.length;
-  r.res.end(buf);
+  endResponse(r, r.req.method === 'HEAD' || status === 204 || status === 304 ? undefined : buf);
+}
+
+/**
+ * Writes the last body bytes (if any) and ends the response, running the
+ * log phase first: the client cannot see the end of a response whose
+ * on=end metrics are not committed yet.
+ */
+export function endResponse(r: HttpContext, last?: Buffer): void {
+  if (last !== undefined) r.bodyBytesSent += last.length;
+  finishRequest(r, true);
+  r.res.end(last);
 }
