@@ -2,6 +2,7 @@ import { ConfigError, ConfigWarning } from '../config/errors';
 import { Registry, Scope } from '../config/registry';
 import type { Module } from '../module';
 import { ApiTree } from '../api/tree';
+import { CommitQueue } from './commit';
 import type { LocationConf, Phases, ServerConf } from './conf';
 import { VariableRegistry } from './variables';
 
@@ -37,6 +38,7 @@ export class Builder {
     workerConnections: 512,
   };
   readonly workerInits: WorkerInit[] = [];
+  readonly commits = new CommitQueue();
   readonly api = new ApiTree();
   /** Module-owned load-wide state (zones, upstreams, templates), by module name. */
   private readonly state = new Map<string, unknown>();

@@ -26,11 +26,12 @@ export function sendResponse(r: HttpContext, status: number, headers: OutHeaders
 
 /**
  * Writes the last body bytes (if any) and ends the response, running the
- * log phase first: the client cannot see the end of a response whose
- * on=end metrics are not committed yet.
+ * log phase first and ending only once its writes are committed: the
+ * client cannot see the end of a response whose on=end metrics are not
+ * in the store yet.
  */
 export function endResponse(r: HttpContext, last?: Buffer): void {
   if (last !== undefined) r.bodyBytesSent += last.length;
   finishRequest(r, true);
-  r.res.end(last);
+  r.runtime.commits.after(() => r.res.end(last));
 }

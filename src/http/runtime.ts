@@ -1,6 +1,7 @@
 import { ConfigError } from '../config/errors';
 import type { ApiTree } from '../api/tree';
 import type { Builder, MainConf, WorkerInit } from './builder';
+import type { CommitQueue } from './commit';
 import type { Phases, ServerConf } from './conf';
 import { LogFile, logFiles } from './log-module';
 import { ListenGroup, listenKey } from './servers';
@@ -18,6 +19,8 @@ export class Runtime {
   readonly api: ApiTree;
   readonly variables: VariableRegistry;
   readonly workerInits: readonly WorkerInit[];
+  /** Group commit of shared-store writes, once per event-loop turn. */
+  readonly commits: CommitQueue;
   readonly logFiles: readonly LogFile[];
   readonly prefix: string;
   readonly confFile: string;
@@ -39,6 +42,7 @@ export class Runtime {
     this.api = b.api;
     this.variables = b.variables;
     this.workerInits = b.workerInits;
+    this.commits = b.commits;
     this.logFiles = logFiles(b);
     this.prefix = b.prefix;
     this.confFile = b.confFile;

@@ -19,7 +19,14 @@ function valueNode(v: MetricValue): ApiNode {
 function readerOf(engine: MetricEngine, ctx: ReadCtx): MetricReader | undefined {
   const store = engine.store;
   if (store === undefined) return undefined;
-  return ctx.use('metric', () => store.reader(), (reader) => reader.close());
+  return ctx.use(
+    'metric',
+    () => {
+      engine.settle();
+      return store.reader();
+    },
+    (reader) => reader.close(),
+  );
 }
 
 function zoneNode(engine: MetricEngine, zone: string): ApiObjectNode {

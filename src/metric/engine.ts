@@ -1,3 +1,4 @@
+import type { CommitQueue } from '../http/commit';
 import { MetricStore, MetricUpdate } from './store/lmdb-store';
 import type { ZoneDef } from './zone';
 
@@ -9,25 +10,47 @@ import type { ZoneDef } from './zone';
 export class MetricEngine {
   store: MetricStore | undefined;
   readonly zones = new Map<string, ZoneDef>();
+  /** Updates recorded this loop turn, committed together by the commit queue. */
+  private pending: MetricUpdate[] = [];
+  private commits: CommitQueue | undefined;
   dir = 'data';
   private syncTimer: NodeJS.Timeout | undefined;
   /** Reported once per failure kind so a broken store cannot flood the error log. */
   private lastError = '';
 
-  open(absDir: string): void {
+  open(absDir: string, commits: CommitQueue): void {
     if (this.zones.size === 0) return;
     this.store = MetricStore.open(absDir, [...this.zones.values()]);
+    this.commits = commits;
+    commits.register(() => this.flush());
     // Commits reach the OS page cache at once (safe against crashes); flushing to disk each second
     // bounds what a power failure can take.
     this.syncTimer = setInterval(() => void this.store?.sync().catch((e) => this.report(e)), 1000);
     this.syncTimer.unref();
   }
 
-  /** Applies one request phase's updates in one transaction; a store failure never fails the request. */
+  /**
+   * Records a request phase's updates, in order. They are committed with
+   * every other update of this loop turn in one transaction.
+   */
   apply(updates: MetricUpdate[]): void {
     if (updates.length === 0 || this.store === undefined) return;
+    for (let i = 0; i < updates.length; i++) this.pending.push(updates[i]);
+    this.commits?.dirty();
+  }
+
+  /** Commits what this worker recorded so far, before reading (variables, API). */
+  settle(): void {
+    this.commits?.flushNow();
+  }
+
+  /** A store failure never fails a request: it is reported, and the batch is dropped. */
+  private flush(): void {
+    const batch = this.pending;
+    if (batch.length === 0 || this.store === undefined) return;
+    this.pending = [];
     try {
-      this.store.applyBatch(updates);
+      this.store.applyBatch(batch);
     } catch (e) {
       this.report(e);
     }
@@ -35,6 +58,7 @@ export class MetricEngine {
 
   keyText(zone: string, key: string, sub?: string): string | undefined {
     if (this.store === undefined) return undefined;
+    this.settle();
     try {
       return this.store.keyStateText(zone, key, sub);
     } catch (e) {
@@ -45,6 +69,7 @@ export class MetricEngine {
 
   async close(): Promise<void> {
     if (this.syncTimer) clearInterval(this.syncTimer);
+    this.settle();
     const store = this.store;
     this.store = undefined;
     if (store === undefined) return;

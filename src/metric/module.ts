@@ -111,7 +111,7 @@ export function metricModule(b: Builder): Module {
       bb.api.mount('/status/http/metric_zones', metricZonesNode(engine));
       bb.api.mount('/status/slabs', slabsNode(engine));
       bb.workerInits.push((rt) => {
-        engine.open(rt.resolve(engine.dir));
+        engine.open(rt.resolve(engine.dir), rt.commits);
         rt.shutdownHooks.push(() => engine.close());
       });
     },
