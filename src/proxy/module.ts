@@ -72,11 +72,16 @@ function timeSlot(field: 'connectTimeoutMs' | 'readTimeoutMs' | 'sendTimeoutMs')
   };
 }
 
-function declareUpstream(d: Directive, scope: Scope, state: ProxyState, inner: Registry): void {
+function declareUpstream(d: Directive, scope: Scope, state: ProxyState, inner: Registry, outer: Registry): void {
   const name = d.args[0];
   if (state.upstreams.has(name.toLowerCase())) throw new ConfigError(`duplicate upstream "${name}"`);
   const decl: UpstreamDecl = { name, servers: [] };
-  inner.walk(d.block ?? [], new Scope('upstream', scope, decl));
+  const upstreamScope = new Scope('upstream', scope, decl);
+  for (const x of d.block ?? []) {
+    // A directive of another context reads as misplaced, as nginx reports it, not as unknown.
+    if (!inner.has(x.name) && outer.has(x.name)) throw new ConfigError(`"${x.name}" directive is not allowed here`, x.file, x.line);
+    inner.walk([x], upstreamScope);
+  }
   if (decl.servers.length === 0) throw new ConfigError('no servers are inside upstream');
   state.upstreams.set(name.toLowerCase(), new Upstream(name, decl.servers, { keepalive: decl.keepalive, zone: decl.zone }));
 }
@@ -102,7 +107,7 @@ export function proxyModule(b: Builder): Module {
   // nginx's default `proxy_set_header Host $proxy_host;` ($proxy_host is defined in preconfiguration).
   const defaultHost: HeaderSetting = { name: 'Host', lname: 'host', value: ComplexValue.compile('$proxy_host', b.variables, 'default', 0) };
   const directives: DirectiveSpec[] = [
-    { name: 'upstream', contexts: ['http'], args: '1', block: 'raw', set: (d, scope) => declareUpstream(d, scope, state, inner) },
+    { name: 'upstream', contexts: ['http'], args: '1', block: 'raw', set: (d, scope) => declareUpstream(d, scope, state, inner, b.registry) },
     { name: 'proxy_pass', contexts: ['location'], args: '1', unique: true, set: (d, scope) => declarePass(d, scope, state) },
     {
       name: 'proxy_set_header', contexts: ['http', 'server', 'location'], args: '2',
