@@ -25,7 +25,7 @@ class ReadTimeoutError extends Error {
   override name = 'ReadTimeoutError';
 }
 
-const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'ETIMEDOUT']);
+const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'ETIMEDOUT']);
 const INTERNAL_CODES = new Set(['UND_ERR_INVALID_ARG', 'UND_ERR_NOT_SUPPORTED']);
 
 function classify(err: Error, clientGone: boolean): FailureKind {
@@ -182,27 +182,6 @@ class Attempt implements Dispatcher.DispatchHandler {
     return false;
   }
 
-  private readonly onClientDrain = (): void => {
-    if (this.done) return;
-    this.armRead();
-    this.resumeResponse();
-  };
-
-  private armRead(): void {
-    if (this.readTimer !== undefined) this.readTimer.refresh();
-    else this.readTimer = setTimeout(this.onReadTimeout, this.pr.p.conf.readTimeoutMs);
-  }
-
-  private stopRead(): void {
-    clearTimeout(this.readTimer);
-    this.readTimer = undefined;
-  }
-
-  private readonly onReadTimeout = (): void => {
-    this.readTimer = undefined;
-    this.abortRequest?.(new ReadTimeoutError('upstream timed out'));
-  };
-
   onComplete(): void {
     if (this.done) return;
     this.end(this.countsAsFailure);
@@ -214,7 +193,7 @@ class Attempt implements Dispatcher.DispatchHandler {
     const pr = this.pr;
     const kind = classify(err, pr.clientGone);
     if (this.responded || kind === 'client') {
-      // Mid-response failure: headers are out, so the only honest signal left is a cut connection.
+      // Headers are out (or the client is gone): the only honest signal left is a cut connection.
       this.end(false);
       if (!pr.r.res.destroyed) pr.r.res.destroy();
       return;
@@ -262,6 +241,27 @@ class Attempt implements Dispatcher.DispatchHandler {
     this.responded = true;
     return true;
   }
+
+  private readonly onClientDrain = (): void => {
+    if (this.done) return;
+    this.armRead();
+    this.resumeResponse();
+  };
+
+  private armRead(): void {
+    if (this.readTimer !== undefined) this.readTimer.refresh();
+    else this.readTimer = setTimeout(this.onReadTimeout, this.pr.p.conf.readTimeoutMs);
+  }
+
+  private stopRead(): void {
+    clearTimeout(this.readTimer);
+    this.readTimer = undefined;
+  }
+
+  private readonly onReadTimeout = (): void => {
+    this.readTimer = undefined;
+    this.abortRequest?.(new ReadTimeoutError('upstream timed out'));
+  };
 
   /** Closes the attempt once: times and bytes for the variables, health and stats for the peer. */
   private end(failed: boolean): void {

@@ -66,13 +66,13 @@ class TunnelAttempt {
     headers: Record<string, string | string[]>,
   ) {
     const conf = t.p.conf;
-    this.req = http.request({ host: peer.conf.host, port: peer.conf.port, method: t.method, path: t.path, headers, agent: false });
+    // `timeout` covers the connect; once connected the same timer becomes the wait for the handshake answer.
+    this.req = http.request({ host: peer.conf.host, port: peer.conf.port, method: t.method, path: t.path, headers, agent: false, timeout: conf.connectTimeoutMs });
     this.req.on('socket', (s: Socket) => {
-      s.setTimeout(conf.connectTimeoutMs);
       s.once('connect', () => {
         this.sent = true;
         this.rec.connectTime = this.elapsedMs() / 1000;
-        s.setTimeout(conf.readTimeoutMs);
+        this.req.setTimeout(conf.readTimeoutMs);
       });
     });
     this.req.on('timeout', () => this.req.destroy(new TunnelTimeoutError('upstream timed out')));
