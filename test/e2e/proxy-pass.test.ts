@@ -192,11 +192,12 @@ describe('proxy_pass', () => {
     expect(upstreamInfo(r.headers)).toBe(`127.0.0.1:${slow.port}|504`);
   });
 
-  it('tries the next peer after a refused connection and lists both in $upstream_addr', async () => {
+  it('tries the next peer after a refused connection, then skips the failed peer (max_fails=1)', async () => {
     const r = await request(url('/failover'));
     expect(r.status).toBe(200);
     expect(JSON.parse(r.body).name).toBe('a');
     expect(upstreamInfo(r.headers)).toBe(`127.0.0.1:${deadPort}, 127.0.0.1:${a.port}|502, 200`);
+    for (let i = 0; i < 3; i++) expect(upstreamInfo((await request(url('/failover'))).headers)).toBe(`127.0.0.1:${a.port}|200`);
   });
 
   it('retries a POST whose connection was refused, body intact (it was never sent)', async () => {
