@@ -93,6 +93,7 @@ let deadPort: number;
 let a: Awaited<ReturnType<typeof namedBackend>>;
 let b: Awaited<ReturnType<typeof namedBackend>>;
 let fails500: Backend;
+let resets: Backend;
 let slow: Backend;
 let sink: Backend;
 let stream: Backend & { closedEarly: () => number };
@@ -111,6 +112,7 @@ beforeAll(async () => {
     res.statusCode = 500;
     res.end('broken');
   });
+  resets = await startBackend((req) => req.socket.destroy());
   slow = await startBackend((_req, res) => void setTimeout(() => res.end('late'), 2000));
   sink = await startBackend((req, res) => {
     let bytes = 0;
@@ -143,6 +145,7 @@ http {
   upstream failover { server 127.0.0.1:${deadPort}; server 127.0.0.1:${a.port}; }
   upstream failpost { server 127.0.0.1:${deadPort}; server 127.0.0.1:${b.port}; }
   upstream fivexx { server 127.0.0.1:${fails500.port}; server 127.0.0.1:${b.port}; }
+  upstream resets { server 127.0.0.1:${resets.port} weight=100 max_fails=0; server 127.0.0.1:${b.port}; }
   upstream nolive { server 127.0.0.1:${a.port} down; }
   upstream backed { server 127.0.0.1:${deadPort}; server 127.0.0.1:${b.port} backup; }
   server {
@@ -152,6 +155,8 @@ http {
     location /failpost { proxy_pass http://failpost; client_max_body_size 0; }
     location /five { proxy_pass http://fivexx; proxy_next_upstream error timeout http_500; }
     location /nolive { proxy_pass http://nolive; }
+    location /reset { proxy_pass http://resets; }
+    location /reset-ni { proxy_pass http://resets; proxy_next_upstream error timeout non_idempotent; }
     location /backup { proxy_pass http://backed; }
     location /refused { proxy_pass http://127.0.0.1:${deadPort}; }
     location /slow { proxy_pass http://127.0.0.1:${slow.port}; proxy_read_timeout 300ms; }
@@ -173,7 +178,7 @@ http {
 
 afterAll(async () => {
   await proxy?.stop();
-  for (const backend of [a, b, fails500, slow, sink, stream, ws]) await backend?.close();
+  for (const backend of [a, b, fails500, resets, slow, sink, stream, ws]) await backend?.close();
   unwire?.();
 });
 
@@ -210,6 +215,15 @@ describe('proxy_pass', () => {
     const r = await request(url('/five'));
     expect(r.status).toBe(200);
     expect(upstreamInfo(r.headers)).toBe(`127.0.0.1:${fails500.port}, 127.0.0.1:${b.port}|500, 200`);
+  });
+
+  it('retries a request reset after it was sent only when it is idempotent (or non_idempotent is set)', async () => {
+    const both = `127.0.0.1:${resets.port}, 127.0.0.1:${b.port}|502, 200`;
+    expect(upstreamInfo((await request(url('/reset'))).headers)).toBe(both);
+    const post = await request(url('/reset'), { method: 'POST' });
+    expect(post.status).toBe(502);
+    expect(upstreamInfo(post.headers)).toBe(`127.0.0.1:${resets.port}|502`);
+    expect(upstreamInfo((await request(url('/reset-ni'), { method: 'POST' })).headers)).toBe(both);
   });
 
   it('answers 502 with the upstream name when no peer is live', async () => {
