@@ -22,10 +22,17 @@ export class ConfigError extends Error {
     return this;
   }
 
+  /** One line, always: control bytes from the config (a quoted name may hold a newline) are escaped. */
   render(): string {
     const where = this.file !== undefined ? ` in ${this.file}:${this.line}` : '';
-    return `metricproxy: [emerg] ${this.message}${where}`;
+    return `metricproxy: [emerg] ${escapeControls(this.message)}${where}`;
   }
+}
+
+const CONTROL_ESCAPES: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+function escapeControls(text: string): string {
+  return text.replace(/[\x00-\x1f\x7f]/g, (c) => CONTROL_ESCAPES[c] ?? `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 
 export interface ConfigWarning {

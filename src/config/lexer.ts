@@ -12,6 +12,9 @@ export interface Token {
 
 const ESCAPES: Record<string, string> = { n: '\n', t: '\t', r: '\r', '"': '"', "'": "'", '\\': '\\' };
 
+/** `{name}` right after a `$`, within one word. */
+const VARIABLE_REF = /\{[^\s;{}]*\}/y;
+
 function isSpace(c: string): boolean {
   return c === ' ' || c === '\t' || c === '\r' || c === '\n';
 }
@@ -79,10 +82,13 @@ export function tokenize(text: string, file: string): Token[] {
       if (isSpace(ch) || ch === ';' || ch === '}') break;
       if (ch === '{') {
         if (value.endsWith('$')) {
-          const close = text.indexOf('}', i);
-          if (close < 0) throw new ConfigError('the closing bracket in variable is missing', file, line);
-          value += text.slice(i, close + 1);
-          i = close + 1;
+          // `${name}`: the braces stay in the word. A `${` not closed within the word
+          // keeps its `{` and the word ends as usual (the variable parser reports it).
+          VARIABLE_REF.lastIndex = i;
+          const ref = VARIABLE_REF.exec(text);
+          const taken = ref === null ? '{' : ref[0];
+          value += taken;
+          i += taken.length;
           continue;
         }
         break;
