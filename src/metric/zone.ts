@@ -40,6 +40,24 @@ export function validateZoneDef(def: ZoneDef): void {
 }
 
 /**
+ * A key's whole state is read and written on every update, and its slab
+ * layout is computed item by item at load: beyond this a key is not a metric.
+ */
+const MAX_KEY_STATE_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Angie would accept `average mean count=99999999` and then discard every
+ * update (no key fits); here the load says so, before anything is sized by
+ * `count` (which would hang the load or exhaust memory).
+ */
+function checkKeyFits(def: ZoneDef, slots: number): void {
+  const bytes = slots * 8;
+  if (bytes > def.size || bytes > MAX_KEY_STATE_BYTES) {
+    throw new ConfigError(`zone "${def.name}" cannot hold one key of ${bytes} bytes`);
+  }
+}
+
+/**
  * What decides whether stored data survives a reload: the size and every
  * sub-metric's name, mode and parameters. expire and discard_key are left
  * out on purpose — changing them keeps the data, as in Angie.
@@ -89,6 +107,7 @@ export class Zone {
       slots += m.mode.slots(m.params);
     }
     this.slots = slots;
+    checkKeyFits(def, slots);
     this.layout = new NodeLayout(def.metrics.flatMap((m) => m.mode.items(m.params)));
     this.totalChunks = slabChunks(def.size);
     this.baseChunks = this.layout.baseChunks(this.hasDiscardKey);
