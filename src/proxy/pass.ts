@@ -104,6 +104,7 @@ class Attempt implements Dispatcher.DispatchHandler {
   private sent = false;
   /** The client has the response head; failures now cut the connection. */
   private responded = false;
+  private bodyStarted = false;
   private done = false;
   private status = 0;
   private headerMs: number | undefined;
@@ -170,6 +171,7 @@ class Attempt implements Dispatcher.DispatchHandler {
   }
 
   onData(chunk: Buffer): boolean {
+    this.bodyStarted = true;
     this.record.bytesReceived += chunk.length;
     const r = this.pr.r;
     r.bodyBytesSent += chunk.length;
@@ -239,8 +241,16 @@ class Attempt implements Dispatcher.DispatchHandler {
       return false;
     }
     this.responded = true;
+    // Node holds the head back to send it with the first body bytes; body bytes parsed from the same
+    // socket read arrive before this microtask, so only a head with nothing behind it goes out alone.
+    queueMicrotask(this.flushHeadIfIdle);
     return true;
   }
+
+  /** An upstream that answers and then thinks (long polling, event streams): the client sees the head now. */
+  private readonly flushHeadIfIdle = (): void => {
+    if (!this.bodyStarted && !this.done) this.pr.r.res.flushHeaders();
+  };
 
   private readonly onClientDrain = (): void => {
     if (this.done) return;

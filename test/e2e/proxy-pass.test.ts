@@ -122,10 +122,14 @@ beforeAll(async () => {
   let closedEarly = 0;
   const streamBackend = await startBackend((_req, res) => {
     res.writeHead(200);
+    res.flushHeaders();
     const chunk = Buffer.alloc(64 * 1024, 120);
-    const timer = setInterval(() => res.write(chunk), 5);
+    // The first bytes come late, as from an event stream; then a steady flow.
+    let flow: NodeJS.Timeout | undefined;
+    const first = setTimeout(() => (flow = setInterval(() => res.write(chunk), 5)), 500);
     res.on('close', () => {
-      clearInterval(timer);
+      clearTimeout(first);
+      clearInterval(flow);
       if (!res.writableFinished) closedEarly++;
     });
   });
@@ -284,6 +288,18 @@ describe('proxy_pass', () => {
     });
     expect(Number(received)).toBe(total);
     expect(memoryMiB(worker, 'VmHWM') - rssBefore).toBeLessThan(100);
+  });
+
+  it('sends the response head at once when the body comes later', async () => {
+    const started = Date.now();
+    const headAfterMs = await new Promise<number>((resolve, reject) => {
+      const req = http.get(url('/stream'), { agent: false }, (res) => {
+        resolve(Date.now() - started);
+        req.destroy();
+      });
+      req.on('error', reject);
+    });
+    expect(headAfterMs).toBeLessThan(200);
   });
 
   it('aborts the upstream request when the client goes away mid-response', async () => {
