@@ -9,6 +9,7 @@ import type { Module } from './module';
 import { metricModule } from './metric/module';
 import { mainModule } from './process/directives';
 import { prometheusModule } from './prometheus/module';
+import { statusModule } from './status/module';
 
 /**
  * The module list, in nginx's spirit: a new directive family is a new
@@ -24,4 +25,5 @@ export const MODULES: Array<(b: Builder) => Module> = [
   metricModule,
   apiModule,
   prometheusModule,
+  statusModule,
 ];

@@ -30,6 +30,7 @@ function createServer(rt: Runtime, group: ListenGroup, draining: () => boolean):
     },
   );
   server.on('clientError', onClientError);
+  for (const hook of rt.connectionHooks) server.on('connection', hook);
   server.on('upgrade', (req: http.IncomingMessage, socket: Socket, head: Buffer) => {
     // The response object only carries error answers; a proxied tunnel writes to the socket itself.
     // Its 'close' (when the socket closes) runs the log phase, so on=end fires when the tunnel ends.

@@ -89,7 +89,7 @@ export function responseHead(raw: ReadonlyArray<Buffer | string>, statusText: st
   const hidden = switching ? HIDDEN_101 : HIDDEN_RESPONSE;
   const all: Record<string, string | string[]> = {};
   const client: OutHeaders = {};
-  let size = 15 + statusText.length + 2;
+  let size = 'HTTP/1.1 200 '.length + statusText.length + 2 + 2; // status line, and the blank line ending the head
   for (let i = 0; i < raw.length; i += 2) {
     const name = latin1(raw[i]).toLowerCase();
     const value = latin1(raw[i + 1]);
