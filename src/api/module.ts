@@ -56,7 +56,7 @@ function apiHandler(a: ApiLocation): ContentHandler {
     const rest = a.loc.regex === undefined ? uriRest(r, a.loc) : undefined;
     const target = apiTarget(a.prefix.eval(r), rest);
     const pretty = a.prettyArg?.get(r) !== 'off';
-    const answer = withReadCtx((ctx) => answerApi(a.top, r.req.method ?? 'GET', target, ctx, pretty));
+    const answer = withReadCtx((ctx) => answerApi(a.top, r.req.method ?? 'GET', target, ctx, pretty), r);
     const headers = answer.status === 200 ? noCacheHeaders('application/json') : { 'content-type': 'application/json' };
     sendResponse(r, answer.status, headers, Buffer.from(answer.body, 'utf8'));
   };

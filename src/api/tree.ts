@@ -5,6 +5,8 @@
  * A node is a leaf value or an object node that lists its children lazily,
  * so reading one key of a 100,000-key zone never materialises the zone.
  */
+import type { HttpContext } from '../http/context';
+
 export type ApiLeaf = number | string | boolean | null;
 export type ApiNode = ApiLeaf | ApiObjectNode;
 
@@ -12,6 +14,9 @@ export type ApiNode = ApiLeaf | ApiObjectNode;
 export class ReadCtx {
   private readonly resources = new Map<string, { value: unknown; close: (v: unknown) => void }>();
   readonly now = Date.now();
+
+  /** The request being answered, for nodes that show something of it (`/status/angie/address`). */
+  constructor(readonly request?: HttpContext) {}
 
   use<T>(key: string, open: () => T, close: (v: T) => void): T {
     const r = this.resources.get(key);
@@ -28,8 +33,8 @@ export class ReadCtx {
 }
 
 /** Runs `read` with a fresh ReadCtx, closed afterwards whatever happens: one snapshot per response. */
-export function withReadCtx<T>(read: (ctx: ReadCtx) => T): T {
-  const ctx = new ReadCtx();
+export function withReadCtx<T>(read: (ctx: ReadCtx) => T, request?: HttpContext): T {
+  const ctx = new ReadCtx(request);
   try {
     return read(ctx);
   } finally {

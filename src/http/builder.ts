@@ -38,6 +38,8 @@ export class Builder {
     workerConnections: 512,
   };
   readonly workerInits: WorkerInit[] = [];
+  /** Called with every client connection a worker accepts (status counters). */
+  readonly connectionHooks: Array<(socket: import('node:net').Socket) => void> = [];
   readonly commits = new CommitQueue();
   readonly api = new ApiTree();
   /** Module-owned load-wide state (zones, upstreams, templates), by module name. */

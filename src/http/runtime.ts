@@ -19,6 +19,7 @@ export class Runtime {
   readonly api: ApiTree;
   readonly variables: VariableRegistry;
   readonly workerInits: readonly WorkerInit[];
+  readonly connectionHooks: Builder['connectionHooks'];
   /** Group commit of shared-store writes, once per event-loop turn. */
   readonly commits: CommitQueue;
   readonly logFiles: readonly LogFile[];
@@ -42,6 +43,7 @@ export class Runtime {
     this.api = b.api;
     this.variables = b.variables;
     this.workerInits = b.workerInits;
+    this.connectionHooks = b.connectionHooks;
     this.commits = b.commits;
     this.logFiles = logFiles(b);
     this.prefix = b.prefix;

@@ -1,3 +1,4 @@
+import type { Builder } from '../http/builder';
 import type { CommitQueue } from '../http/commit';
 import { MetricStore, MetricUpdate } from './store/lmdb-store';
 import type { ZoneDef } from './zone';
@@ -18,8 +19,8 @@ export class MetricEngine {
   /** Reported once per failure kind so a broken store cannot flood the error log. */
   private lastError = '';
 
+  /** Opens the store even without zones: the status counters live in it too (store/counters.ts). */
   open(absDir: string, commits: CommitQueue): void {
-    if (this.zones.size === 0) return;
     this.store = MetricStore.open(absDir, [...this.zones.values()]);
     this.commits = commits;
     commits.register(() => this.flush());
@@ -83,4 +84,9 @@ export class MetricEngine {
     this.lastError = msg;
     process.emitWarning(msg);
   }
+}
+
+/** The load's engine, shared by the modules that use the store (metric zones, status counters). */
+export function metricEngine(b: Builder): MetricEngine {
+  return b.moduleState('metric', () => new MetricEngine());
 }

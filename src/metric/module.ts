@@ -5,7 +5,7 @@ import type { HttpContext } from '../http/context';
 import type { Module } from '../module';
 import { metricZonesNode, slabsNode } from './api';
 import { MetricDirective, parseMetric, parseMetricComplexZone, parseMetricZone, Stage } from './directives';
-import { MetricEngine } from './engine';
+import { metricEngine, MetricEngine } from './engine';
 import type { MetricUpdate } from './store/lmdb-store';
 import { parseMetricValue } from './strtod';
 import { defineMetricVariables } from './variables';
@@ -51,7 +51,7 @@ function addMetric(engine: MetricEngine, b: Builder, d: Parameters<typeof parseM
  * `/status/http/metric_zones/` branch of the status tree.
  */
 export function metricModule(b: Builder): Module {
-  const engine = new MetricEngine();
+  const engine = metricEngine(b);
   const stageOf = (r: HttpContext): number => (r.moduleCtx.metricStage as number | undefined) ?? STAGE_REQUEST;
   const run = (list: readonly MetricDirective[], r: HttpContext) => engine.apply(evaluate(list, r));
 
@@ -104,16 +104,17 @@ export function metricModule(b: Builder): Module {
       return c !== undefined ? c : parent;
     },
     postconfiguration(bb) {
+      // Opened even without zones: the status counters share the store.
+      bb.workerInits.push((rt) => {
+        engine.open(rt.resolve(engine.dir), rt.commits);
+        rt.shutdownHooks.push(() => engine.close());
+      });
       if (engine.zones.size === 0) return;
       bb.phases.precontent.push(onRequest);
       bb.phases.header.push(onHeader);
       bb.phases.log.push(onEnd);
       bb.api.mount('/status/http/metric_zones', metricZonesNode(engine));
       bb.api.mount('/status/slabs', slabsNode(engine));
-      bb.workerInits.push((rt) => {
-        engine.open(rt.resolve(engine.dir), rt.commits);
-        rt.shutdownHooks.push(() => engine.close());
-      });
     },
   };
 }

@@ -35,6 +35,8 @@ export class ProxyState {
   readonly upstreams = new Map<string, Upstream>();
   readonly implicit = new Map<string, Upstream>();
   readonly passes: PassDecl[] = [];
+  /** This load's upstream connections (the status API counts their idle ones). */
+  readonly pools = new PeerPools();
 
   /** An `upstream` block by name (case-insensitive, as nginx), else an implicit one-peer upstream. */
   resolve(pass: PassDecl): Upstream {
@@ -138,7 +140,7 @@ export function proxyModule(b: Builder): Module {
     preconfiguration: (bb) => defineProxyVariables(bb.variables),
     merge: (parent, child) => mergeProxyConf(parent as ProxyLocConf | undefined, child as ProxyLevelConf | undefined, defaultHost),
     postconfiguration(bb) {
-      const pools = new PeerPools();
+      const pools = state.pools;
       for (const pass of state.passes) {
         const upstream = state.resolve(pass);
         const conf = pass.loc.conf[NAME] as ProxyLocConf;

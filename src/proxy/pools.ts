@@ -25,6 +25,13 @@ export class PeerPools {
     return pool;
   }
 
+  /** Open connections to `peers` with no request on them: Angie's upstream `keepalive`. */
+  idle(peers: Iterable<Peer>): number {
+    let n = 0;
+    for (const peer of peers) for (const pool of this.pools.get(peer)?.values() ?? []) n += pool.stats.free;
+    return n;
+  }
+
   /** Lets in-flight requests finish, then closes every connection. */
   async close(): Promise<void> {
     const all: Pool[] = [];

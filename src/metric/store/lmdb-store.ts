@@ -61,7 +61,8 @@ export class MetricStore {
 
   private constructor(
     private readonly dir: string,
-    private readonly env: lmdb.Env,
+    /** Shared with the status counters' own database (counters.ts). */
+    readonly env: lmdb.Env,
     private readonly metaDbi: lmdb.Dbi,
     private readonly zones: ReadonlyMap<string, OpenZone>,
     private readonly now: () => number,

@@ -1,0 +1,157 @@
+import { locationOf, noCacheHeaders } from '../api/module';
+import type { ReadCtx } from '../api/tree';
+import { ConfigError } from '../config/errors';
+import type { Directive } from '../config/parser';
+import type { Scope } from '../config/registry';
+import type { Builder } from '../http/builder';
+import { ContentHandler, ServerConf } from '../http/conf';
+import type { HttpContext } from '../http/context';
+import { sendResponse } from '../http/respond';
+import { answer } from '../http/rewrite-module';
+import type { Runtime } from '../http/runtime';
+import { metricEngine } from '../metric/engine';
+import { WorkerRecords } from '../metric/store/counters';
+import type { Module } from '../module';
+import { proxyState } from '../proxy/module';
+import { StatusBoard } from './board';
+import { RequestBytes, StatusRecorder } from './recorder';
+import { SelfMetrics } from './self-metrics';
+import { emptyZone } from './snapshot';
+import { angieNode, connectionsNode, CountsOf, InstanceInfo, upstreamsNode, zonesNode } from './tree';
+
+const NAME = 'status';
+
+/** Load-wide state: zone names as declared, then (postconfiguration) the recorder and its board. */
+class StatusState {
+  /** In declaration order, as the API lists them. */
+  readonly serverZones = new Set<string>();
+  readonly locationZones = new Set<string>();
+  recorder!: StatusRecorder;
+  board!: StatusBoard;
+  selfUsed = false;
+  private self: SelfMetrics | undefined;
+  /** Set by the worker; a config loaded elsewhere (tests, `-t`) reports its first load. */
+  runtime: Runtime | undefined;
+  readonly loadedAt = new Date();
+
+  selfMetrics(): SelfMetrics {
+    return (this.self ??= new SelfMetrics(process.pid));
+  }
+}
+
+function setStatusZone(state: StatusState, d: Directive, scope: Scope): void {
+  const name = d.args[0];
+  if (name.includes('$')) throw new ConfigError('variables in "status_zone" are not supported');
+  if (scope.owner instanceof ServerConf) {
+    scope.owner.statusZone = name;
+    state.serverZones.add(name);
+    return;
+  }
+  scope.confs.set(NAME, name);
+  state.locationZones.add(name);
+}
+
+function requestBytes(b: Builder): RequestBytes {
+  const received = b.variables.lookup('request_length');
+  const sent = b.variables.lookup('bytes_sent');
+  if (received === undefined || sent === undefined) throw new Error('core variables are not defined');
+  return { received: (r) => Number(received.get(r) ?? 0), sent: (r) => Number(sent.get(r) ?? 0) };
+}
+
+/** `prometheus_self;`: metricproxy's own process metrics, every live worker's, in the text format. */
+function selfHandler(state: StatusState): ContentHandler {
+  return async (r) => {
+    if (r.req.method !== 'GET' && r.req.method !== 'HEAD') {
+      answer(r, 405, undefined);
+      return;
+    }
+    const self = state.selfMetrics();
+    const text = await self.render();
+    sendResponse(r, 200, noCacheHeaders(self.contentType), Buffer.from(text, 'utf8'));
+  };
+}
+
+function isProcessAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Per worker: the records in the store, the flush timer, and on exit the fold into the retired record. */
+function startWorker(b: Builder, state: StatusState, rt: Runtime): void {
+  state.runtime = rt;
+  // The metric module's worker init, which runs first, opened the store.
+  const store = metricEngine(b).store;
+  if (store === undefined) throw new Error('status: the store is not open');
+  // The master's pid names this instance: a reload keeps counting, a restart starts over.
+  const records = WorkerRecords.open(store.env, process.ppid, process.pid);
+  records.prune(isProcessAlive);
+  state.board.open(records);
+  if (state.selfUsed) state.selfMetrics().open(records);
+  // Ahead of the store's own close, which the metric module registered first.
+  rt.shutdownHooks.unshift(() => {
+    state.selfMetrics().close();
+    state.board.close();
+    records.close();
+  });
+}
+
+/**
+ * The status counters of Angie's API: connections, server and location
+ * zones (`status_zone`), upstream peers, and metricproxy's own process
+ * metrics (`prometheus_self`). Each worker counts in memory; the board
+ * sums all workers through the store (see board.ts).
+ */
+export function statusModule(b: Builder): Module {
+  const state = new StatusState();
+  const counts: CountsOf = (ctx: ReadCtx) => ctx.use(NAME, () => state.board.read(ctx.now), () => undefined);
+  const upstreams = () => proxyState(b).upstreams.values();
+  const locationZone = (r: HttpContext) => state.recorder.locationZones.get(r.loc.conf[NAME] as string);
+  return {
+    name: NAME,
+    directives: [
+      { name: 'status_zone', contexts: ['server', 'location'], args: '1', unique: true, set: (d, scope) => setStatusZone(state, d, scope) },
+      {
+        name: 'prometheus_self', contexts: ['location'], args: '0', unique: true,
+        set: (_d, scope) => {
+          locationOf(scope).content = selfHandler(state);
+          state.selfUsed = true;
+        },
+      },
+    ],
+    // Mounted before the walk so `/status/` lists these first, in Angie's order.
+    preconfiguration() {
+      const serverAddr = b.variables.lookup('server_addr');
+      const info: InstanceInfo = {
+        generation: () => state.runtime?.generation ?? 1,
+        loadTime: () => state.runtime?.loadTime ?? state.loadedAt,
+        address: (r) => serverAddr?.get(r) ?? '',
+      };
+      b.api.mount('/status/angie', angieNode(info));
+      b.api.mount('/status/connections', connectionsNode(counts));
+      b.api.mount('/status/http/server_zones', zonesNode(counts, () => state.serverZones, 'server'));
+      b.api.mount('/status/http/location_zones', zonesNode(counts, () => state.locationZones, 'location'));
+      b.api.mount('/status/http/upstreams', upstreamsNode(counts, upstreams));
+    },
+    // Nested locations count into their parent's zone unless they name their own.
+    merge: (parent, child) => child ?? parent,
+    postconfiguration(bb) {
+      const pools = proxyState(bb).pools;
+      state.recorder = new StatusRecorder(bb.main.workerConnections, requestBytes(bb), upstreams, (u) => pools.idle(u.peers));
+      for (const name of state.serverZones) state.recorder.serverZones.set(name, emptyZone());
+      for (const name of state.locationZones) state.recorder.locationZones.set(name, emptyZone());
+      state.board = new StatusBoard((nowMs) => state.recorder.counts(nowMs));
+      // First in the phase, so no server-level `return` answers before the server zone saw the request.
+      bb.phases.serverRewrite.unshift((r) => {
+        state.recorder.requestStarted(r);
+        return false;
+      });
+      bb.phases.log.push((r) => state.recorder.requestFinished(r, locationZone(r)));
+      bb.connectionHooks.push((socket) => state.recorder.onConnection(socket));
+      bb.workerInits.push((rt) => startWorker(bb, state, rt));
+    },
+  };
+}

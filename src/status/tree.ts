@@ -1,0 +1,107 @@
+import * as fs from 'node:fs';
+import { ApiNode, fromValue, ReadCtx, StaticObject } from '../api/tree';
+import type { HttpContext } from '../http/context';
+import type { Peer, Upstream } from '../proxy/upstream';
+import { CodeCounts, emptyPeer, emptyZone, PeerCounts, record, StatusCounts, ZoneCounts } from './snapshot';
+
+const VERSION: string = require('../../package.json').version;
+
+/** The compiled code's own date: when this build was made. */
+const BUILD_TIME = fs.statSync(__filename).mtime.toISOString();
+
+/** What the `/status/angie` block reports about the running instance. */
+export interface InstanceInfo {
+  generation(): number;
+  loadTime(): Date;
+  /** `$server_addr` of the request being answered. */
+  address(r: HttpContext): string;
+}
+
+/** Everything the status branches read, summed over all workers once per response (one snapshot). */
+export type CountsOf = (ctx: ReadCtx) => StatusCounts;
+
+/** `/status/angie`: Angie's fields, plus metricproxy's own name and version; each read when asked for. */
+export function angieNode(info: InstanceInfo): StaticObject {
+  return new StaticObject()
+    .set('version', VERSION)
+    .set('build_time', BUILD_TIME)
+    .set('address', (ctx) => (ctx.request === undefined ? '' : info.address(ctx.request)))
+    .set('generation', () => info.generation())
+    .set('load_time', () => info.loadTime().toISOString())
+    .set('metricproxy', fromValue({ name: 'metricproxy', version: VERSION }));
+}
+
+export function connectionsNode(counts: CountsOf): (ctx: ReadCtx) => ApiNode {
+  return (ctx) => fromValue(counts(ctx).connections);
+}
+
+/** Status codes in numeric order, so the output is stable whatever order workers saw them in. */
+function sortedCodes(codes: CodeCounts): CodeCounts {
+  const out = record<number>();
+  for (const code of Object.keys(codes).sort()) out[code] = codes[code];
+  return out;
+}
+
+function zoneView(z: ZoneCounts, withProcessing: boolean): object {
+  const requests = withProcessing
+    ? { total: z.requests, processing: z.processing, discarded: z.discarded }
+    : { total: z.requests, discarded: z.discarded };
+  return { requests, responses: sortedCodes(z.responses), data: { received: z.received, sent: z.sent } };
+}
+
+/** `/status/http/server_zones` (with `processing`) or `location_zones` (without): every configured zone. */
+export function zonesNode(counts: CountsOf, names: () => Iterable<string>, kind: 'server' | 'location'): (ctx: ReadCtx) => ApiNode {
+  return (ctx) => {
+    const all = kind === 'server' ? counts(ctx).serverZones : counts(ctx).locationZones;
+    const out = record<object>();
+    for (const name of names()) out[name] = zoneView(all[name] ?? emptyZone(), kind === 'server');
+    return fromValue(out);
+  };
+}
+
+function isoTime(ms: number): string | undefined {
+  return ms > 0 ? new Date(ms).toISOString() : undefined;
+}
+
+/** One peer as Angie shows it; `last` and `downstart` only once they happened. */
+function peerView(peer: Peer, c: PeerCounts): object {
+  const selected = { current: c.current, total: c.selected, last: isoTime(c.last) };
+  const health = {
+    fails: c.fails,
+    unavailable: c.unavailable,
+    downtime: c.downtime,
+    downstart: c.state === 'unavailable' ? isoTime(c.downstart) : undefined,
+    header_time: Math.round(c.headerTime),
+    response_time: Math.round(c.responseTime),
+  };
+  return {
+    server: peer.conf.server,
+    backup: peer.conf.backup,
+    weight: peer.conf.weight,
+    // A peer no live worker reported on is as configured.
+    state: peer.conf.down ? 'down' : c.state,
+    selected: withoutUndefined(selected),
+    responses: sortedCodes(c.responses),
+    data: { sent: c.sent, received: c.received },
+    health: withoutUndefined(health),
+  };
+}
+
+function withoutUndefined(o: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+}
+
+/** `/status/http/upstreams`: every `upstream` block, its peers keyed by address. */
+export function upstreamsNode(counts: CountsOf, upstreams: () => Iterable<Upstream>): (ctx: ReadCtx) => ApiNode {
+  return (ctx) => {
+    const all = counts(ctx);
+    const out = record<object>();
+    for (const u of upstreams()) {
+      const seen = all.peers[u.name] ?? {};
+      const peers = record<object>();
+      for (const peer of u.peers) peers[peer.addr] = peerView(peer, seen[peer.addr] ?? emptyPeer());
+      out[u.name] = { peers, keepalive: all.keepalive[u.name] ?? 0 };
+    }
+    return fromValue(out);
+  };
+}
