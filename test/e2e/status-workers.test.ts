@@ -1,0 +1,142 @@
+import type { Socket } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { freePorts, Proxy, startProxy } from '../helpers/proc';
+import { childPids, exchange, Exchange, idleConnection, refused, StatusReader, until } from './status-helpers';
+
+interface Zone {
+  requests: { total: number; processing?: number; discarded: number };
+  responses: Record<string, number>;
+  data: { received: number; sent: number };
+}
+
+interface Status {
+  angie: { address: string; generation: number; load_time: string };
+  connections: { accepted: number; dropped: number; active: number; idle: number };
+  http: { server_zones: Record<string, Zone>; location_zones: Record<string, Zone> };
+}
+
+function config(front: number, api: number, workers: number, workerConnections = 64): string {
+  return `
+worker_processes ${workers};
+events { worker_connections ${workerConnections}; }
+http {
+    access_log off;
+    server {
+        listen 127.0.0.1:${front};
+        status_zone front;
+        location / { return 200 "$pid\\n"; }
+        location /api/ {
+            status_zone apis;
+            return 204;
+            location /api/deep/ { return 404; }
+        }
+    }
+    server {
+        listen 127.0.0.1:${api};
+        location /status/ { api /status/; }
+    }
+}
+`;
+}
+
+/** startProxy checks that each of the two ports accepts with one connection: the workers count them. */
+const PROBES = 2;
+
+let proxy: Proxy | undefined;
+const sockets: Socket[] = [];
+afterEach(async () => {
+  for (const s of sockets.splice(0)) s.destroy();
+  await proxy?.stop();
+  proxy = undefined;
+});
+
+async function start(workers: number, workerConnections?: number): Promise<{ front: number; status: StatusReader }> {
+  const [front, api] = await freePorts(2);
+  proxy = await startProxy(config(front, api, workers, workerConnections), [front, api]);
+  return { front, status: new StatusReader(`http://127.0.0.1:${api}/status`) };
+}
+
+function sum(xs: Exchange[], field: 'sent' | 'received'): number {
+  return xs.reduce((n, x) => n + x[field], 0);
+}
+
+describe('status counters summed over two workers', () => {
+  it('server and location zones, responses, bytes and connections add up to what was sent', async () => {
+    const { front, status } = await start(2);
+    // Until both workers have answered (their pids differ; the second may still be binding at first).
+    const done: Exchange[] = [];
+    const pids = new Set<string>();
+    while (done.length < 10 || pids.size < 2) {
+      const x = await exchange(front, '/');
+      done.push(x);
+      pids.add(x.body.trim());
+    }
+    const roots = done.length;
+    for (const p of [...Array(6).fill('/api/x'), ...Array(4).fill('/api/deep/y')]) done.push(await exchange(front, p));
+    const total = roots + 10;
+
+    const s = await until(() => status.get<Status>('/'), (v) => v.http.server_zones.front.requests.total === total, 'every request');
+    expect(s.http.server_zones.front).toEqual({
+      requests: { total, processing: 0, discarded: 0 },
+      responses: { '200': roots, '204': 6, '404': 4 },
+      data: { received: sum(done, 'sent'), sent: sum(done, 'received') },
+    });
+    const apis = done.slice(roots);
+    // The nested location counts into the zone of the location around it.
+    expect(s.http.location_zones.apis).toEqual({
+      requests: { total: 10, discarded: 0 },
+      responses: { '204': 6, '404': 4 },
+      data: { received: sum(apis, 'sent'), sent: sum(apis, 'received') },
+    });
+    // The previous poll's connection may still be open in the other worker's latest snapshot.
+    const settled = (v: Status) => v.connections.accepted === PROBES + total + status.connections && v.connections.active === 1;
+    const c = await until(() => status.get<Status>('/'), settled, 'every connection counted, only this one open');
+    expect(c.connections).toEqual({ accepted: PROBES + total + status.connections, dropped: 0, active: 1, idle: 0 });
+    expect(c.angie.address).toBe('127.0.0.1');
+    expect(c.angie.generation).toBe(1);
+  });
+
+  it('gauges count live workers only: a killed worker takes its connections out, its counts stay', async () => {
+    const { front, status } = await start(2);
+    for (let i = 0; i < 6; i++) sockets.push(await idleConnection(front, '/'));
+    const before = await until(() => status.get<Status>('/'), (v) => v.connections.active === 7 && v.connections.idle === 6, '6 idle connections');
+    expect(before.http.server_zones.front.requests.total).toBe(6);
+
+    const [victim] = childPids(proxy!.child.pid!);
+    process.kill(victim, 'SIGKILL');
+    // The killed worker held some of the six; the kernel closes them.
+    const openSockets = async () => sockets.filter((s) => !s.destroyed).length;
+    await until(openSockets, (n) => n < 6, 'the killed worker\'s connections to close');
+    await until(async () => childPids(proxy!.child.pid!).length, (n) => n === 2, 'the replacement worker');
+    const open = await openSockets();
+    const after = await until(() => status.get<Status>('/'), (v) => v.connections.active === open + 1, 'live gauges only');
+    expect(after.connections.idle).toBe(open);
+    expect(after.http.server_zones.front.requests.total).toBe(6);
+  });
+
+  it('a reload keeps counting; the old workers hand their counts over as they leave', async () => {
+    const { front, status } = await start(2);
+    for (let i = 0; i < 8; i++) await exchange(front, '/');
+    const first = await until(() => status.get<Status>('/'), (v) => v.http.server_zones.front.requests.total === 8, '8 requests');
+    const oldWorkers = childPids(proxy!.child.pid!);
+    process.kill(proxy!.child.pid!, 'SIGHUP');
+    await until(async () => childPids(proxy!.child.pid!).filter((p) => oldWorkers.includes(p)).length, (n) => n === 0, 'the old workers to exit');
+    const s = await until(() => status.get<Status>('/'), (v) => v.angie.generation === 2 && v.connections.active === 1, 'generation 2');
+    expect(s.angie.load_time > first.angie.load_time).toBe(true);
+    expect(s.http.server_zones.front.requests).toEqual({ total: 8, processing: 0, discarded: 0 });
+    expect(s.connections).toMatchObject({ accepted: PROBES + 8 + status.connections, active: 1, idle: 0 });
+  });
+});
+
+describe('worker_connections', () => {
+  it('closes a connection beyond it at once and counts it as dropped', async () => {
+    const { front, status } = await start(1, 2);
+    sockets.push(await idleConnection(front, '/'), await idleConnection(front, '/'));
+    expect(await refused(front)).toBe(true);
+    sockets.pop()!.destroy();
+    // Let the worker see that close before the API connection takes the freed slot.
+    await new Promise((r) => setTimeout(r, 200));
+    const s = await status.get<Status>('/');
+    expect(s.connections).toEqual({ accepted: PROBES + 3 + status.connections, dropped: 1, active: 2, idle: 1 });
+  });
+});
