@@ -54,8 +54,8 @@ export function upstreamRequestHeaders(r: HttpContext, plan: HeaderPlan): string
 
 /** Byte size of a request head as it goes on the wire (for $upstream_bytes_sent). */
 export function requestHeadSize(method: string, path: string, headers: readonly string[]): number {
-  // request line, `connection: keep-alive`, the blank line
-  let n = method.length + path.length + 11 + 24 + 2;
+  // request line (`METHOD PATH HTTP/1.1\r\n`), `connection: keep-alive\r\n`, the blank line
+  let n = method.length + path.length + 12 + 24 + 2;
   for (let i = 0; i < headers.length; i += 2) n += headers[i].length + headers[i + 1].length + 4;
   return n;
 }
