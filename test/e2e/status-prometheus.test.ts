@@ -2,8 +2,7 @@ import type { Socket } from 'node:net';
 import * as path from 'node:path';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { afterAll, expect, it } from 'vitest';
-import { freePorts, getJson, Proxy, request, ROOT, startBackend } from '../helpers/proc';
-import { startProxy } from '../helpers/proc';
+import { freePorts, getJson, Proxy, request, ROOT, startBackend, startProxy } from '../helpers/proc';
 import { exchange, Exchange } from './status-helpers';
 
 type Labels = Record<string, string>;
