@@ -9,6 +9,7 @@ import type { Module } from './module';
 import { metricModule } from './metric/module';
 import { mainModule } from './process/directives';
 import { prometheusModule } from './prometheus/module';
+import { proxyModule } from './proxy/module';
 import { statusModule } from './status/module';
 
 /**
@@ -21,6 +22,7 @@ export const MODULES: Array<(b: Builder) => Module> = [
   rewriteModule,
   accessModule,
   headersModule,
+  proxyModule,
   logModule,
   metricModule,
   apiModule,
