@@ -61,7 +61,7 @@ const HARMLESS = new Set([
   'proxy_buffers', 'proxy_buffer_size', 'proxy_busy_buffers_size', 'proxy_http_version',
   'proxy_request_buffering', 'lingering_close', 'lingering_timeout', 'worker_cpu_affinity',
   'server_name_in_redirect', 'port_in_redirect', 'absolute_redirect', 'log_not_found',
-  'large_client_header_buffers', 'client_header_buffer_size', 'resolver', 'resolver_timeout',
+  'client_header_buffer_size', 'resolver', 'resolver_timeout',
 ]);
 
 function arityOk(arity: Arity, n: number): boolean {

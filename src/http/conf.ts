@@ -48,6 +48,10 @@ export class ServerConf {
   readonly locations: LocationConf[] = [];
   readonly named = new Map<string, LocationConf>();
   keepaliveTimeoutMs = 75_000;
+  /** client_header_timeout: the whole request head must arrive within it (slow clients are cut). */
+  clientHeaderTimeoutMs = 60_000;
+  /** Bytes the whole request head may take (Node's parser limits the head, not each line as nginx does). */
+  maxHeaderBytes = 16 * 1024;
   clientMaxBodySize = 1024 * 1024;
   statusZone?: string;
 

@@ -1,7 +1,7 @@
 import { ConfigError } from '../config/errors';
 import type { Directive } from '../config/parser';
 import { Scope } from '../config/registry';
-import { parseSize, parseTime } from '../config/values';
+import { parseCount, parseSize, parseTime } from '../config/values';
 import type { Module } from '../module';
 import type { Builder } from './builder';
 import { LocationConf, LocationModifier, ServerConf } from './conf';
@@ -117,6 +117,32 @@ function sizeSlot(field: 'clientMaxBodySize') {
 export interface CoreLocConf {
   clientMaxBodySize: number;
   keepaliveTimeoutMs: number;
+  clientHeaderTimeoutMs: number;
+  maxHeaderBytes: number;
+}
+
+const CORE_DEFAULTS: CoreLocConf = {
+  clientMaxBodySize: 1024 * 1024,
+  keepaliveTimeoutMs: 75_000,
+  clientHeaderTimeoutMs: 60_000,
+  maxHeaderBytes: 16 * 1024,
+};
+
+/** `large_client_header_buffers NUMBER SIZE`: the head may take NUMBER × SIZE bytes in all. */
+function headerBuffers(d: Directive, scope: Scope): void {
+  const count = parseCount(d.args[0]);
+  const size = parseSize(d.args[1]);
+  if (count === undefined || count === 0 || size === undefined || size === 0) throw new ConfigError(`invalid value "${d.args.join(' ')}"`);
+  scope.conf('core', () => ({}) as Record<string, number>).maxHeaderBytes = count * size;
+}
+
+/** A time slot of the core conf; 0 is refused where it would mean "no limit" to Node but "at once" to nginx. */
+function timeSlot(field: 'keepaliveTimeoutMs' | 'clientHeaderTimeoutMs', allowZero: boolean) {
+  return (d: Directive, scope: Scope): void => {
+    const v = parseTime(d.args[0]);
+    if (v === undefined || (v === 0 && !allowZero)) throw new ConfigError(`"${d.name}" directive invalid value`);
+    scope.conf('core', () => ({}) as Record<string, number>)[field] = v;
+  };
 }
 
 /** http { server { listen; server_name; location { } } } and the per-location core slots. */
@@ -163,21 +189,18 @@ export function coreHttpModule(b: Builder): Module {
       },
       { name: 'location', contexts: ['server', 'location'], args: '1..2', block: 'walk', set: (d, scope) => addLocation(d, scope, b) },
       { name: 'client_max_body_size', contexts: ['http', 'server', 'location'], args: '1', unique: true, set: sizeSlot('clientMaxBodySize') },
-      {
-        name: 'keepalive_timeout', contexts: ['http', 'server', 'location'], args: '1..2', unique: true,
-        set: (d, scope) => {
-          const v = parseTime(d.args[0]);
-          if (v === undefined) throw new ConfigError(`"keepalive_timeout" directive invalid value`);
-          scope.conf('core', () => ({}) as Record<string, number>).keepaliveTimeoutMs = v;
-        },
-      },
+      { name: 'keepalive_timeout', contexts: ['http', 'server', 'location'], args: '1..2', unique: true, set: timeSlot('keepaliveTimeoutMs', true) },
+      { name: 'client_header_timeout', contexts: ['http', 'server'], args: '1', unique: true, set: timeSlot('clientHeaderTimeoutMs', false) },
+      { name: 'large_client_header_buffers', contexts: ['http', 'server'], args: '2', unique: true, set: headerBuffers },
     ],
     merge(parent: unknown, child: unknown): CoreLocConf {
-      const p = (parent as CoreLocConf | undefined) ?? { clientMaxBodySize: 1024 * 1024, keepaliveTimeoutMs: 75_000 };
+      const p = (parent as CoreLocConf | undefined) ?? CORE_DEFAULTS;
       const c = (child as Partial<CoreLocConf> | undefined) ?? {};
       return {
         clientMaxBodySize: c.clientMaxBodySize ?? p.clientMaxBodySize,
         keepaliveTimeoutMs: c.keepaliveTimeoutMs ?? p.keepaliveTimeoutMs,
+        clientHeaderTimeoutMs: c.clientHeaderTimeoutMs ?? p.clientHeaderTimeoutMs,
+        maxHeaderBytes: c.maxHeaderBytes ?? p.maxHeaderBytes,
       };
     },
     postconfiguration(bb: Builder) {
@@ -185,6 +208,8 @@ export function coreHttpModule(b: Builder): Module {
         if (s.listens.length === 0) s.listens.push({ host: '', port: 80, defaultServer: false, file: s.file, line: s.line });
         const core = s.root.conf.core as CoreLocConf;
         s.keepaliveTimeoutMs = core.keepaliveTimeoutMs;
+        s.clientHeaderTimeoutMs = core.clientHeaderTimeoutMs;
+        s.maxHeaderBytes = core.maxHeaderBytes;
         s.clientMaxBodySize = core.clientMaxBodySize;
       }
     },

@@ -6,7 +6,16 @@ import type { ListenGroup } from './servers';
 
 const CLIENT_ERRORS: Record<string, string> = {
   HPE_HEADER_OVERFLOW: '431 Request Header Fields Too Large',
+  ERR_HTTP_REQUEST_TIMEOUT: '408 Request Time-out',
 };
+
+/**
+ * Node checks headersTimeout only every connectionsCheckingInterval (30 s by
+ * default): check four times per timeout so a slow client is cut within 25%.
+ */
+function checkingInterval(headerTimeoutMs: number): number {
+  return Math.max(50, Math.min(30_000, Math.floor(headerTimeoutMs / 4)));
+}
 
 /** Malformed HTTP: answer 400 (431 for oversized headers) and close only that connection. */
 function onClientError(err: NodeJS.ErrnoException, socket: Socket): void {
@@ -21,8 +30,16 @@ function onClientError(err: NodeJS.ErrnoException, socket: Socket): void {
 
 function createServer(rt: Runtime, group: ListenGroup, draining: () => boolean): http.Server {
   const ka = group.defaultServer.keepaliveTimeoutMs;
+  // As in nginx, the default server of the address decides until the Host header is read.
+  const headersTimeout = group.defaultServer.clientHeaderTimeoutMs;
   const server = http.createServer(
-    { keepAliveTimeout: ka > 0 ? ka : 1, requestTimeout: 0, headersTimeout: 60_000, maxHeaderSize: 16 * 1024 },
+    {
+      keepAliveTimeout: ka > 0 ? ka : 1,
+      requestTimeout: 0,
+      headersTimeout,
+      connectionsCheckingInterval: checkingInterval(headersTimeout),
+      maxHeaderSize: group.defaultServer.maxHeaderBytes,
+    },
     (req, res) => {
       // While draining, answer what is in flight and close: the connection must not outlive the worker.
       if (ka === 0 || draining()) res.shouldKeepAlive = false;
