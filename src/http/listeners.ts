@@ -17,10 +17,33 @@ function checkingInterval(headerTimeoutMs: number): number {
   return Math.max(50, Math.min(30_000, Math.floor(headerTimeoutMs / 4)));
 }
 
-/** Malformed HTTP: answer 400 (431 for oversized headers) and close only that connection. */
+/** The response still going out on a connection (Node's `_httpMessage`), if any. */
+function inFlightResponse(socket: Socket): http.ServerResponse | null {
+  return (socket as Socket & { _httpMessage?: http.ServerResponse | null })._httpMessage ?? null;
+}
+
+/**
+ * Malformed HTTP: answer 400 (431 for oversized headers) and close only that
+ * connection. Bytes pipelined behind a complete request still being answered fail to
+ * parse before that answer is out: the error answer waits for it, as nginx
+ * reads the next request only after finishing the last — written at once it
+ * would overtake the pending response, which the close would then cut.
+ */
 function onClientError(err: NodeJS.ErrnoException, socket: Socket): void {
+  if (socket.writableEnded) return; // already closing after its last response
   if (!socket.writable || (err.code === 'ECONNRESET' && socket.destroyed)) {
     socket.destroy();
+    return;
+  }
+  const pending = inFlightResponse(socket);
+  if (pending?.writableEnded) {
+    // Answered already (refused before its body was read): the connection ends with that answer.
+    pending.once('finish', () => socket.destroySoon());
+    return;
+  }
+  // Its own body failing to parse (a bad chunk) is answered now: that response can never complete.
+  if (pending !== null && pending.req.complete) {
+    pending.once('finish', () => onClientError(err, socket));
     return;
   }
   const status = CLIENT_ERRORS[err.code ?? ''] ?? '400 Bad Request';
@@ -46,6 +69,9 @@ function createServer(rt: Runtime, group: ListenGroup, draining: () => boolean):
       handleRequest(rt, group, req, res);
     },
   );
+  // Node keeps only the first 2000 headers and drops the rest silently; a proxy must pass the head
+  // whole (nginx has no count limit). maxHeaderSize bounds it.
+  server.maxHeadersCount = 0;
   server.on('clientError', onClientError);
   for (const hook of rt.connectionHooks) server.on('connection', hook);
   server.on('upgrade', (req: http.IncomingMessage, socket: Socket, head: Buffer) => {

@@ -58,8 +58,32 @@ export function handleRequest(
   return r;
 }
 
+/**
+ * What nginx refuses before routing because a proxy could pass it on
+ * ambiguously: a second Host (400), or a Transfer-Encoding other than
+ * plain `chunked` (501) — Node frames `gzip, chunked` as chunked, and the
+ * upstream would get the gzip bytes with no header saying so.
+ */
+function ambiguousRequest(req: IncomingMessage): number {
+  const te = req.headers['transfer-encoding'];
+  if (te !== undefined && te.trim().toLowerCase() !== 'chunked') return 501;
+  let hosts = 0;
+  const raw = req.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) if (raw[i].length === 4 && raw[i].toLowerCase() === 'host') hosts++;
+  return hosts > 1 ? 400 : 0;
+}
+
 function route(r: HttpContext, group: ListenGroup): void {
   const req = r.req;
+  const refused = ambiguousRequest(req);
+  if (refused !== 0) {
+    // The body framing is not trusted either: the connection closes after the answer.
+    r.res.shouldKeepAlive = false;
+    r.server = group.defaultServer;
+    r.loc = r.server.root;
+    answer(r, refused, undefined);
+    return;
+  }
   const sel = group.select(normalizeHost(req.headers.host));
   r.server = sel.server;
   r.loc = sel.server.root;

@@ -1,0 +1,82 @@
+import * as http from 'node:http';
+import * as net from 'node:net';
+import { startBackend } from './proc';
+
+/** Test upstreams on 127.0.0.1: well-behaved ones that record, and ones that misbehave on purpose. */
+
+export interface Seen {
+  method: string;
+  url: string;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+}
+
+export type Backend = Awaited<ReturnType<typeof startBackend>>;
+
+/**
+ * Answers 200 `ok <url>` after reading the whole body (`?delay=MS` waits
+ * that long first), and records every request it got.
+ */
+export async function recordingBackend(): Promise<Backend & { seen: Seen[] }> {
+  const seen: Seen[] = [];
+  const b = await startBackend((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('latin1') });
+      const delay = Number(/[?&]delay=(\d+)/.exec(req.url ?? '')?.[1] ?? 0);
+      setTimeout(() => res.end(`ok ${req.url}`), delay);
+    });
+  });
+  // Like the proxy, keep every header: the tests count what arrives.
+  b.server.maxHeadersCount = 0;
+  return { ...b, seen };
+}
+
+export interface TcpBackend {
+  port: number;
+  /** Connections accepted so far. */
+  accepted(): number;
+  /** Connections currently open. */
+  open(): number;
+  close(): Promise<void>;
+}
+
+/**
+ * A raw TCP upstream: `onConnection` decides what each accepted socket
+ * gets (garbage, a reset, silence). Tracks its sockets so close() ends them.
+ */
+export async function tcpBackend(onConnection: (socket: net.Socket) => void): Promise<TcpBackend> {
+  const sockets = new Set<net.Socket>();
+  let accepted = 0;
+  const server = net.createServer((socket) => {
+    accepted++;
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    socket.on('error', () => undefined);
+    onConnection(socket);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    accepted: () => accepted,
+    open: () => sockets.size,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** Reads a request head from a raw socket, then calls `then` (once). */
+export function afterRequestHead(socket: net.Socket, then: () => void): void {
+  let head = '';
+  const onData = (d: Buffer) => {
+    head += d.toString('latin1');
+    if (!head.includes('\r\n\r\n')) return;
+    socket.off('data', onData);
+    then();
+  };
+  socket.on('data', onData);
+}
