@@ -2,34 +2,12 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import type { Socket } from 'node:net';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { WebSocket } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, freePorts, Proxy, request, startBackend, startProxy } from '../helpers/proc';
+import { freePorts, Proxy, request, startBackend, startProxy } from '../helpers/proc';
 
 type Backend = Awaited<ReturnType<typeof startBackend>>;
-
-/**
- * Until src/modules.ts lists proxyModule, the CLI (and its cluster workers,
- * which inherit NODE_OPTIONS) gets it through a --require preload. Once the
- * module list carries it, the preload sees it there and does nothing.
- */
-function wireProxyModule(): () => void {
-  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'mp-wire-')), 'wire.js');
-  fs.writeFileSync(
-    file,
-    `const { MODULES } = require(${JSON.stringify(path.join(ROOT, 'dist/modules.js'))});
-const { proxyModule } = require(${JSON.stringify(path.join(ROOT, 'dist/proxy/module.js'))});
-if (!MODULES.includes(proxyModule)) MODULES.push(proxyModule);\n`,
-  );
-  const saved = process.env.NODE_OPTIONS;
-  process.env.NODE_OPTIONS = `${saved ?? ''} --require ${file}`.trim();
-  return () => {
-    if (saved === undefined) delete process.env.NODE_OPTIONS;
-    else process.env.NODE_OPTIONS = saved;
-  };
-}
 
 /** A backend answering with its name, plus what it saw, and counting its TCP connections. */
 async function namedBackend(name: string): Promise<Backend & { connections: () => number }> {
@@ -98,13 +76,11 @@ let slow: Backend;
 let sink: Backend;
 let stream: Backend & { closedEarly: () => number };
 let ws: Backend;
-let unwire: () => void;
 
 const url = (p: string) => `http://127.0.0.1:${port}${p}`;
 const upstreamInfo = (headers: http.IncomingHttpHeaders) => headers['x-up'];
 
 beforeAll(async () => {
-  unwire = wireProxyModule();
   [port, deadPort] = await freePorts(2);
   a = await namedBackend('a');
   b = await namedBackend('b');
@@ -183,7 +159,6 @@ http {
 afterAll(async () => {
   await proxy?.stop();
   for (const backend of [a, b, fails500, resets, slow, sink, stream, ws]) await backend?.close();
-  unwire?.();
 });
 
 describe('proxy_pass', () => {

@@ -1,12 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../../src/config/errors';
 import { loadConfig } from '../../../src/config/load';
-import { MODULES } from '../../../src/modules';
 import type { ProxyLocConf } from '../../../src/proxy/conf';
-import { proxyModule } from '../../../src/proxy/module';
-
-// Until src/modules.ts lists it, the proxy module joins the list here.
-if (!MODULES.includes(proxyModule)) MODULES.push(proxyModule);
 
 const FILE = '/etc/mp/t.conf';
 
