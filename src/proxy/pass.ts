@@ -3,7 +3,7 @@ import type { Dispatcher } from 'undici';
 import type { ContentHandler } from '../http/conf';
 import type { HttpContext, UpstreamAttempt } from '../http/context';
 import { failRequest } from '../http/pipeline';
-import { sendHeader } from '../http/respond';
+import { endResponse, sendHeader } from '../http/respond';
 import { ClientBodyError, RequestBody, SendTimeoutError } from './body';
 import { NOT_A_FAILURE, STATUS_FT } from './conf';
 import { ResponseHead, requestHeadSize, responseHead, upstreamRequestHeaders } from './headers';
@@ -187,7 +187,7 @@ class Attempt implements Dispatcher.DispatchHandler {
   onComplete(): void {
     if (this.done) return;
     this.end(this.countsAsFailure);
-    this.pr.r.res.end();
+    endResponse(this.pr.r);
   }
 
   onError(err: Error): void {
