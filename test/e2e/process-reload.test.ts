@@ -1,0 +1,53 @@
+import * as fs from 'node:fs';
+import { afterAll, expect, it } from 'vitest';
+import { freePorts, getJson, Proxy, request, runCli, startBackend, startProxy } from '../helpers/proc';
+
+let proxy: Proxy | undefined;
+let backend: Awaited<ReturnType<typeof startBackend>> | undefined;
+afterAll(async () => {
+  await proxy?.stop('SIGTERM');
+  await backend?.close();
+});
+
+const conf = (port: number, backendPort: number, tag: string) => `
+worker_processes 2;
+http {
+  metric_zone done:1m count;
+  server {
+    listen 127.0.0.1:${port};
+    location /slow { proxy_pass http://127.0.0.1:${backendPort}; metric done $uri; }
+    location /tag { return 200 "${tag}"; }
+    location /status/ { api /status/; }
+  }
+}`;
+
+it('a reload lets an in-flight 3 s upstream response complete, counts it, and bumps generation', async () => {
+  backend = await startBackend((req, res) => {
+    setTimeout(() => res.end('slow body'), 3000);
+  });
+  const [port] = await freePorts(1);
+  proxy = await startProxy(conf(port, backend.port, 'v1'), [port]);
+  const before = (await getJson(`http://127.0.0.1:${port}/status/angie`)) as { generation: number; load_time: string };
+  expect(before.generation).toBe(1);
+
+  const slow = request(`http://127.0.0.1:${port}/slow`);
+  await new Promise((r) => setTimeout(r, 300)); // the request is with the backend now
+  fs.writeFileSync(proxy.conf, conf(port, backend.port, 'v2'));
+  expect((await runCli(['-p', proxy.prefix, '-c', proxy.conf, '-s', 'reload'])).code).toBe(0);
+
+  const reply = await slow;
+  expect(reply.status).toBe(200);
+  expect(reply.body).toBe('slow body');
+
+  type Angie = { generation: number; load_time: string };
+  let after = (await getJson(`http://127.0.0.1:${port}/status/angie`)) as Angie;
+  for (let i = 0; i < 100 && after.generation !== 2; i++) {
+    await new Promise((r) => setTimeout(r, 50)); // bounded wait for the old generation to stop accepting
+    after = (await getJson(`http://127.0.0.1:${port}/status/angie`)) as Angie;
+  }
+  expect(after.generation).toBe(2);
+  expect(Date.parse(after.load_time)).toBeGreaterThan(Date.parse(before.load_time));
+  expect((await request(`http://127.0.0.1:${port}/tag`)).body).toBe('v2');
+  const zones = (await getJson(`http://127.0.0.1:${port}/status/http/metric_zones/done/metrics/`)) as Record<string, number>;
+  expect(zones['/slow']).toBe(1);
+}, 30_000);
