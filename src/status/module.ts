@@ -90,10 +90,11 @@ function startWorker(b: Builder, state: StatusState, rt: Runtime): void {
   const records = WorkerRecords.open(store.env, process.ppid, process.pid);
   records.prune(isProcessAlive);
   state.board.open(records);
-  if (state.selfUsed) state.selfMetrics().open(records);
+  const self = state.selfUsed ? state.selfMetrics() : undefined;
+  self?.open(records);
   // Ahead of the store's own close, which the metric module registered first.
   rt.shutdownHooks.unshift(() => {
-    state.selfMetrics().close();
+    self?.close();
     state.board.close();
     records.close();
   });

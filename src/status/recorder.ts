@@ -20,12 +20,19 @@ export interface RequestBytes {
   sent(r: HttpContext): number;
 }
 
-function countResponse(zone: ZoneCounts, r: HttpContext, bytes: RequestBytes): void {
-  // A request that ended before any response header went out (the client left, nginx's 499) got no response.
-  if (r.headerSent) zone.responses[r.status] = (zone.responses[r.status] ?? 0) + 1;
+/** How a request ended, as the zones count it. */
+interface Outcome {
+  /** The status sent; 0 when the request ended before any response header went out (the client left). */
+  status: number;
+  received: number;
+  sent: number;
+}
+
+function countOutcome(zone: ZoneCounts, o: Outcome): void {
+  if (o.status > 0) zone.responses[o.status] = (zone.responses[o.status] ?? 0) + 1;
   else zone.discarded++;
-  zone.received += bytes.received(r);
-  zone.sent += bytes.sent(r);
+  zone.received += o.received;
+  zone.sent += o.sent;
 }
 
 function peerCounts(peer: Peer, nowMs: number): PeerCounts {
@@ -103,10 +110,12 @@ export class StatusRecorder {
       if (serverZone !== undefined) serverZone.processing--;
       this.inFlight(r.req.socket, -1);
     }
-    if (serverZone !== undefined) countResponse(serverZone, r, this.bytes);
+    if (serverZone === undefined && locationZone === undefined) return;
+    const outcome: Outcome = { status: r.headerSent ? r.status : 0, received: this.bytes.received(r), sent: this.bytes.sent(r) };
+    if (serverZone !== undefined) countOutcome(serverZone, outcome);
     if (locationZone !== undefined) {
       locationZone.requests++;
-      countResponse(locationZone, r, this.bytes);
+      countOutcome(locationZone, outcome);
     }
   }
 

@@ -1,4 +1,6 @@
+import * as fs from 'node:fs';
 import type { Socket } from 'node:net';
+import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePorts, Proxy, startProxy } from '../helpers/proc';
 import { childPids, exchange, Exchange, idleConnection, refused, StatusReader, until } from './status-helpers';
@@ -53,6 +55,9 @@ afterEach(async () => {
 async function start(workers: number, workerConnections?: number): Promise<{ front: number; status: StatusReader }> {
   const [front, api] = await freePorts(2);
   proxy = await startProxy(config(front, api, workers, workerConnections), [front, api]);
+  // The master writes its pid file once every worker is ready; a worker killed before that fails the start.
+  const pidFile = path.join(proxy.prefix, 'logs/metricproxy.pid');
+  await until(async () => fs.existsSync(pidFile), Boolean, 'all workers to be ready');
   return { front, status: new StatusReader(`http://127.0.0.1:${api}/status`) };
 }
 
