@@ -80,3 +80,60 @@ export function afterRequestHead(socket: net.Socket, then: () => void): void {
   };
   socket.on('data', onData);
 }
+
+/** Counts of how requests to a backend ended: the body (or response) completed, or was cut. */
+export interface Endings {
+  completed: number;
+  cut: number;
+}
+
+/**
+ * Reads request bodies to the end and answers with the byte count; records
+ * the URL of every request that reached it, and counts bodies that arrived
+ * whole and those cut by the client going away.
+ */
+export async function sinkBackend(): Promise<Backend & { endings: Endings; started: Set<string> }> {
+  const endings: Endings = { completed: 0, cut: 0 };
+  const started = new Set<string>();
+  const b = await startBackend((req, res) => {
+    started.add(req.url ?? '');
+    let bytes = 0;
+    req.on('data', (c: Buffer) => (bytes += c.length));
+    req.on('end', () => {
+      endings.completed++;
+      res.end(String(bytes));
+    });
+    req.on('close', () => {
+      if (!req.complete) endings.cut++;
+    });
+  });
+  return { ...b, endings, started };
+}
+
+/**
+ * Streams 64 KiB chunks, `?bytes=N` in all (endless without it); counts
+ * responses that went out whole and those the proxy cut short.
+ */
+export async function streamingBackend(): Promise<Backend & { endings: Endings }> {
+  const endings: Endings = { completed: 0, cut: 0 };
+  const chunk = Buffer.alloc(64 * 1024, 120);
+  const b = await startBackend((req, res) => {
+    const limit = Number(/[?&]bytes=(\d+)/.exec(req.url ?? '')?.[1] ?? Infinity);
+    let sent = 0;
+    res.writeHead(200, Number.isFinite(limit) ? { 'content-length': limit } : {});
+    const timer = setInterval(() => {
+      const n = Math.min(chunk.length, limit - sent);
+      sent += n;
+      if (sent >= limit) {
+        clearInterval(timer);
+        res.end(chunk.subarray(0, n));
+      } else res.write(chunk);
+    }, 2);
+    res.on('close', () => {
+      clearInterval(timer);
+      if (res.writableFinished) endings.completed++;
+      else endings.cut++;
+    });
+  });
+  return { ...b, endings };
+}
