@@ -141,7 +141,7 @@ function addEach<T>(into: Record<string, T>, from: Record<string, T>, create: ()
 }
 
 /** Adds `from` into `into`: cumulative fields always, gauges only when `from` is live. */
-export function addCounts(into: StatusCounts, from: StatusCounts, live: boolean): void {
+function addCounts(into: StatusCounts, from: StatusCounts, live: boolean): void {
   const c = into.connections;
   c.accepted += from.connections.accepted;
   c.dropped += from.connections.dropped;
@@ -161,7 +161,7 @@ export function addCounts(into: StatusCounts, from: StatusCounts, live: boolean)
 /** A snapshot is live while its worker keeps writing: gauges of older ones are ignored. */
 export const STALE_AFTER_MS = 1000;
 
-export function isLive(beat: number, nowMs: number): boolean {
+function isLive(beat: number, nowMs: number): boolean {
   return beat > 0 && nowMs - beat <= STALE_AFTER_MS;
 }
 

@@ -15,7 +15,7 @@
  */
 import * as lmdb from 'node-lmdb';
 
-export const RECORD_KINDS = { status: 0, process: 1 } as const;
+const RECORD_KINDS = { status: 0, process: 1 } as const;
 export type RecordKind = keyof typeof RECORD_KINDS;
 
 /** The worker id of an instance's retired record. */
