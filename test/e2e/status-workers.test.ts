@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import type { Socket } from 'node:net';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { freePorts, Proxy, startProxy } from '../helpers/proc';
+import { freePorts, Proxy, startBackend, startProxy } from '../helpers/proc';
 import { childPids, exchange, Exchange, idleConnection, refused, StatusReader, until } from './status-helpers';
 
 interface Zone {
@@ -11,18 +11,29 @@ interface Zone {
   data: { received: number; sent: number };
 }
 
+interface Peer {
+  selected: { current: number; total: number };
+  responses: Record<string, number>;
+}
+
+interface UpstreamStatus extends Status {
+  http: Status['http'] & { upstreams: Record<string, { peers: Record<string, Peer> }> };
+}
+
 interface Status {
   angie: { address: string; generation: number; load_time: string };
   connections: { accepted: number; dropped: number; active: number; idle: number };
   http: { server_zones: Record<string, Zone>; location_zones: Record<string, Zone> };
 }
 
-function config(front: number, api: number, workers: number, workerConnections = 64): string {
+/** `backend`: the port of upstream `slow`; tests that never use /slow/ leave it at the discard port. */
+function config(front: number, api: number, workers: number, workerConnections = 64, backend = 9): string {
   return `
 worker_processes ${workers};
 events { worker_connections ${workerConnections}; }
 http {
     access_log off;
+    upstream slow { server 127.0.0.1:${backend}; }
     server {
         listen 127.0.0.1:${front};
         status_zone front;
@@ -32,6 +43,7 @@ http {
             return 204;
             location /api/deep/ { return 404; }
         }
+        location /slow/ { proxy_pass http://slow; }
     }
     server {
         listen 127.0.0.1:${api};
@@ -52,9 +64,9 @@ afterEach(async () => {
   proxy = undefined;
 });
 
-async function start(workers: number, workerConnections?: number): Promise<{ front: number; status: StatusReader }> {
+async function start(workers: number, workerConnections?: number, backend?: number): Promise<{ front: number; status: StatusReader }> {
   const [front, api] = await freePorts(2);
-  proxy = await startProxy(config(front, api, workers, workerConnections), [front, api]);
+  proxy = await startProxy(config(front, api, workers, workerConnections, backend), [front, api]);
   // The master writes its pid file once every worker is ready; a worker killed before that fails the start.
   const pidFile = path.join(proxy.prefix, 'logs/metricproxy.pid');
   await until(async () => fs.existsSync(pidFile), Boolean, 'all workers to be ready');
@@ -99,6 +111,26 @@ describe('status counters summed over two workers', () => {
     expect(c.connections).toEqual({ accepted: PROBES + total + status.connections, dropped: 0, active: 1, idle: 0 });
     expect(c.angie.address).toBe('127.0.0.1');
     expect(c.angie.generation).toBe(1);
+  });
+
+  it('requests in flight on both workers show as processing and as the peer\'s current selections', async () => {
+    const held: Array<() => void> = [];
+    const backend = await startBackend((_req, res) => held.push(() => res.end('late\n')));
+    try {
+      const { front, status } = await start(2, undefined, backend.port);
+      const peerOf = (v: UpstreamStatus) => v.http.upstreams.slow.peers[`127.0.0.1:${backend.port}`];
+      const replies = Array.from({ length: 4 }, () => exchange(front, '/slow/x'));
+      const busy = await until(() => status.get<UpstreamStatus>('/'), (v) => v.http.server_zones.front.requests.processing === 4, '4 in flight');
+      expect(peerOf(busy).selected).toMatchObject({ current: 4, total: 4 });
+      expect(busy.connections).toMatchObject({ active: 5, idle: 0 });
+      for (const release of held.splice(0)) release();
+      await Promise.all(replies);
+      const idle = await until(() => status.get<UpstreamStatus>('/'), (v) => v.http.server_zones.front.requests.processing === 0, 'all answered');
+      expect(peerOf(idle).selected).toMatchObject({ current: 0, total: 4 });
+      expect(peerOf(idle).responses).toEqual({ '200': 4 });
+    } finally {
+      await backend.close();
+    }
   });
 
   it('gauges count live workers only: a killed worker takes its connections out, its counts stay', async () => {
