@@ -33,10 +33,21 @@ function classify(err: Error, clientGone: boolean): FailureKind {
   if (err instanceof SendTimeoutError || err instanceof ReadTimeoutError) return 'timeout';
   const code = (err as NodeJS.ErrnoException).code ?? '';
   if (TIMEOUT_CODES.has(code)) return 'timeout';
-  if (code.startsWith('HPE_')) return 'invalid_header';
+  // undici leaves `code` unset for some parse errors (a reply that is not HTTP at all).
+  if (code.startsWith('HPE_') || err.name === 'HTTPParserError') return 'invalid_header';
   if (code === 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH') return 'client';
   if (INTERNAL_CODES.has(code)) return 'internal';
   return 'error';
+}
+
+/**
+ * Whether an error came on a keep-alive connection that had carried earlier
+ * exchanges (nginx's `peer.cached`): undici's socket errors say what the
+ * socket read and wrote in all, and this attempt wrote only `ownBytes`.
+ */
+function onReusedConnection(err: Error, ownBytes: number): boolean {
+  const socket = (err as Error & { socket?: { bytesRead?: number; bytesWritten?: number } }).socket;
+  return socket !== undefined && (socket.bytesRead ?? 0) > 0 && (socket.bytesWritten ?? 0) > ownBytes;
 }
 
 function hasRequestBody(req: IncomingMessage): boolean {
@@ -208,6 +219,7 @@ class Attempt implements Dispatcher.DispatchHandler {
     this.record.status = kind === 'timeout' ? '504' : '502';
     // error, timeout and invalid_header always count against the peer (nginx).
     this.end(true);
+    if (kind === 'error' && onReusedConnection(err, this.record.bytesSent)) pr.selection.retryCached(this.peer);
     pr.failed(kind, this.sent);
   }
 

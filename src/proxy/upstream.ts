@@ -181,6 +181,17 @@ export class PeerSelection {
     if (this.remaining > 0) this.remaining--;
   }
 
+  /**
+   * nginx's rule for a cached (keep-alive) connection that failed with an
+   * error: one more try, not counted (`u->peer.tries++`). The upstream may
+   * have closed that connection as the request went out; a single peer is
+   * then tried again, on a new connection.
+   */
+  retryCached(peer: Peer): void {
+    this.remaining++;
+    if (this.upstream.single) this.tried.delete(peer);
+  }
+
   private pick(nowMs: number): Peer | undefined {
     const up = this.upstream;
     if (up.single) {

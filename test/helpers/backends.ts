@@ -137,3 +137,24 @@ export async function streamingBackend(): Promise<Backend & { endings: Endings }
   });
   return { ...b, endings };
 }
+
+/**
+ * An upstream that answers the first request of each connection (`fresh`,
+ * keep-alive) and closes the connection when a second request arrives on
+ * it — deterministically what happens when an upstream's idle timer closes
+ * a kept-alive connection just as the proxy sends on it.
+ */
+export function startKeepAliveClosing(): Promise<TcpBackend> {
+  return tcpBackend((socket) => {
+    let heads = 0;
+    let buffered = '';
+    socket.on('data', (d: Buffer) => {
+      buffered += d.toString('latin1');
+      for (let end = buffered.indexOf('\r\n\r\n'); end >= 0; end = buffered.indexOf('\r\n\r\n')) {
+        buffered = buffered.slice(end + 4);
+        if (++heads === 1) socket.write('HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: keep-alive\r\n\r\nfresh');
+        else return void socket.end();
+      }
+    });
+  });
+}
