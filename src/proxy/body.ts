@@ -11,6 +11,11 @@ export class ClientBodyError extends Error {
   override name = 'ClientBodyError';
 }
 
+/** A body without Content-Length (chunked) grew past client_max_body_size. */
+export class BodyTooLargeError extends Error {
+  override name = 'BodyTooLargeError';
+}
+
 /** Big enough to hold one socket read, so a 64 KiB chunk does not pause the client at once. */
 const HIGH_WATER_MARK = 128 * 1024;
 
@@ -23,7 +28,9 @@ const HIGH_WATER_MARK = 128 * 1024;
  * The wrapper also counts bytes ($upstream_bytes_sent, $request_length),
  * tells whether the body was touched (a touched body cannot be replayed to
  * the next upstream) and enforces proxy_send_timeout: buffered bytes the
- * upstream has not taken within the timeout abort the attempt.
+ * upstream has not taken within the timeout abort the attempt. It also
+ * enforces client_max_body_size as the bytes arrive: a Content-Length body
+ * was checked before routing went on, a chunked one can only be counted.
  */
 export class RequestBody extends Readable {
   bytes = 0;
@@ -33,6 +40,8 @@ export class RequestBody extends Readable {
   constructor(
     private readonly src: IncomingMessage,
     private readonly sendTimeoutMs: number,
+    /** client_max_body_size; 0 = no limit. */
+    private readonly maxBytes: number,
   ) {
     super({ highWaterMark: HIGH_WATER_MARK });
   }
@@ -67,6 +76,10 @@ export class RequestBody extends Readable {
 
   private readonly onData = (chunk: Buffer): void => {
     this.bytes += chunk.length;
+    if (this.maxBytes > 0 && this.bytes > this.maxBytes) {
+      this.destroy(new BodyTooLargeError(`client intended to send too large chunked body: ${this.bytes} bytes`));
+      return;
+    }
     if (this.push(chunk)) return;
     this.src.pause();
     this.stallTimer ??= setTimeout(() => this.destroy(new SendTimeoutError('upstream timed out while sending request')), this.sendTimeoutMs);

@@ -2,9 +2,11 @@ import { IncomingMessage, STATUS_CODES } from 'node:http';
 import type { Dispatcher } from 'undici';
 import type { ContentHandler } from '../http/conf';
 import type { HttpContext, UpstreamAttempt } from '../http/context';
+import type { CoreLocConf } from '../http/core-module';
 import { failRequest } from '../http/pipeline';
 import { endResponse, sendHeader } from '../http/respond';
-import { ClientBodyError, RequestBody, SendTimeoutError } from './body';
+import { answer } from '../http/rewrite-module';
+import { BodyTooLargeError, ClientBodyError, RequestBody, SendTimeoutError } from './body';
 import { NOT_A_FAILURE, STATUS_FT } from './conf';
 import { ResponseHead, requestHeadSize, responseHead, upstreamRequestHeaders } from './headers';
 import type { Peer } from './upstream';
@@ -14,8 +16,8 @@ import { proxyUpgrade } from './websocket';
 /** A reason phrase Node will accept on the status line. */
 const SAFE_REASON = /^[\t\x20-\x7e\x80-\xff]*$/;
 
-/** Why an attempt ended early; the proxy_next_upstream words, plus two that never retry. */
-type FailureKind = 'error' | 'timeout' | 'invalid_header' | 'client' | 'internal';
+/** Why an attempt ended early; the proxy_next_upstream words, plus three that never retry. */
+type FailureKind = 'error' | 'timeout' | 'invalid_header' | 'client' | 'internal' | 'too_large';
 
 class ClientGoneError extends Error {
   override name = 'ClientGoneError';
@@ -29,6 +31,7 @@ const TIMEOUT_CODES = new Set(['UND_ERR_CONNECT_TIMEOUT', 'ETIMEDOUT']);
 const INTERNAL_CODES = new Set(['UND_ERR_INVALID_ARG', 'UND_ERR_NOT_SUPPORTED']);
 
 function classify(err: Error, clientGone: boolean): FailureKind {
+  if (err instanceof BodyTooLargeError) return 'too_large';
   if (clientGone || err instanceof ClientGoneError || err instanceof ClientBodyError) return 'client';
   if (err instanceof SendTimeoutError || err instanceof ReadTimeoutError) return 'timeout';
   const code = (err as NodeJS.ErrnoException).code ?? '';
@@ -67,6 +70,8 @@ export function proxyPassHandler(p: PassBinding): ContentHandler {
 export class ProxyRequest extends UpstreamWalk {
   readonly headers: string[];
   readonly headSize: number;
+  /** client_max_body_size of the location, counted as a chunked body streams (0 = no limit). */
+  readonly maxBodyBytes: number;
   /** The body stream of the current attempt. */
   body: RequestBody | null = null;
   private current: Attempt | null = null;
@@ -75,6 +80,23 @@ export class ProxyRequest extends UpstreamWalk {
     super(r, p, hasRequestBody(r.req));
     this.headers = upstreamRequestHeaders(r, p.conf.headers);
     this.headSize = requestHeadSize(this.method, this.path, this.headers);
+    this.maxBodyBytes = (r.loc.conf.core as CoreLocConf).clientMaxBodySize;
+  }
+
+  /**
+   * The chunked body passed client_max_body_size: nginx's 413, with the
+   * connection closed after it (the rest of the body is read and dropped
+   * meanwhile). With the response head already out, the connection is cut.
+   */
+  bodyTooLarge(responded: boolean): void {
+    const { req, res } = this.r;
+    if (responded) {
+      if (!res.destroyed) res.destroy();
+      return;
+    }
+    res.shouldKeepAlive = false;
+    req.resume();
+    answer(this.r, 413, undefined);
   }
 
   start(): void {
@@ -132,7 +154,7 @@ class Attempt implements Dispatcher.DispatchHandler {
     const pr = this.pr;
     const conf = pr.p.conf;
     pr.body?.destroy();
-    const body = pr.hasBody ? new RequestBody(pr.r.req, conf.sendTimeoutMs) : null;
+    const body = pr.hasBody ? new RequestBody(pr.r.req, conf.sendTimeoutMs, pr.maxBodyBytes) : null;
     pr.body = body;
     const opts: Dispatcher.DispatchOptions = {
       method: pr.method,
@@ -205,6 +227,12 @@ class Attempt implements Dispatcher.DispatchHandler {
     if (this.done) return;
     const pr = this.pr;
     const kind = classify(err, pr.clientGone);
+    if (kind === 'too_large') {
+      // The client's fault, not the peer's: $upstream_status stays "-" unless the peer answered.
+      this.end(false);
+      pr.bodyTooLarge(this.responded);
+      return;
+    }
     if (this.responded || kind === 'client') {
       // Headers are out (or the client is gone): the only honest signal left is a cut connection.
       this.end(false);
