@@ -41,6 +41,11 @@ export interface ConfigWarning {
   line: number;
 }
 
+/** nginx's warning for a directive metricproxy accepts and ignores. */
+export function ignoredDirective(d: { name: string; file: string; line: number }): ConfigWarning {
+  return { message: `"${d.name}" directive is ignored by metricproxy`, file: d.file, line: d.line };
+}
+
 export function renderWarning(w: ConfigWarning): string {
   return `metricproxy: [warn] ${w.message} in ${w.file}:${w.line}`;
 }

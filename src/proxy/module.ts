@@ -105,7 +105,7 @@ function declarePass(d: Directive, scope: Scope, state: ProxyState): void {
 export function proxyModule(b: Builder): Module {
   const state = proxyState(b);
   const inner = new Registry();
-  for (const spec of upstreamDirectives()) inner.add(spec);
+  for (const spec of upstreamDirectives(b.warnings)) inner.add(spec);
   // nginx's default `proxy_set_header Host $proxy_host;` ($proxy_host is defined in preconfiguration).
   const defaultHost: HeaderSetting = { name: 'Host', lname: 'host', value: ComplexValue.compile('$proxy_host', b.variables, 'default', 0) };
   const directives: DirectiveSpec[] = [

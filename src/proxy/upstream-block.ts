@@ -1,4 +1,4 @@
-import { ConfigError } from '../config/errors';
+import { ConfigError, ConfigWarning, ignoredDirective } from '../config/errors';
 import type { Directive } from '../config/parser';
 import type { DirectiveSpec, Scope } from '../config/registry';
 import { parseCount, parseSize, parseTime } from '../config/values';
@@ -52,9 +52,32 @@ function parseServer(d: Directive): PeerConf {
   return peer;
 }
 
-/** The directives of the upstream context: `server`, `keepalive`, `zone`. */
-export function upstreamDirectives(): DirectiveSpec[] {
+/**
+ * nginx's upstream keep-alive tuning, left to undici here (it closes idle
+ * connections after its own keep-alive timeout or the upstream's hint):
+ * checked as nginx checks them, then ignored with a [warn]. What changes
+ * balancing (`least_conn`, `hash`, ...) stays an unknown directive.
+ */
+const IGNORED: ReadonlyArray<{ name: string; parse: (v: string) => number | undefined; invalid: string }> = [
+  { name: 'keepalive_timeout', parse: parseTime, invalid: 'invalid value' },
+  { name: 'keepalive_time', parse: parseTime, invalid: 'invalid value' },
+  { name: 'keepalive_requests', parse: parseCount, invalid: 'invalid number' },
+];
+
+/**
+ * The directives of the upstream context: `server`, `keepalive`, `zone`,
+ * and the ignored ones, whose warnings go to `warnings` (the load's).
+ */
+export function upstreamDirectives(warnings: ConfigWarning[]): DirectiveSpec[] {
+  const ignored = IGNORED.map(({ name, parse, invalid }): DirectiveSpec => ({
+    name, contexts: ['upstream'], args: '1', unique: true,
+    set: (d) => {
+      if (parse(d.args[0]) === undefined) throw new ConfigError(`"${d.name}" directive ${invalid}`);
+      warnings.push(ignoredDirective(d));
+    },
+  }));
   return [
+    ...ignored,
     { name: 'server', contexts: ['upstream'], args: '1+', set: (d, scope) => void declOf(scope).servers.push(parseServer(d)) },
     {
       name: 'keepalive', contexts: ['upstream'], args: '1', unique: true,
