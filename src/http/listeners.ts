@@ -81,6 +81,11 @@ function createServer(rt: Runtime, group: ListenGroup, draining: () => boolean):
     res.assignSocket(socket);
     res.shouldKeepAlive = false;
     socket.on('error', () => undefined);
+    // An answer that is not a switch (404, 403, 502, `return`, a declining upstream's reply) ends
+    // with res.end(): nothing else would close this raw socket, which Node's server no longer
+    // watches. A tunnel never ends its response. destroySoon, as Node does after `Connection: close`:
+    // a client that never closes its side must not hold the socket open.
+    res.once('finish', () => socket.destroySoon());
     handleRequest(rt, group, req, res, { socket, head });
   });
   return server;

@@ -39,9 +39,6 @@ class Tunnel extends UpstreamWalk {
       this.clientGone = true;
       this.current?.close();
     });
-    // A response that is not a switch (an error page, the upstream declining) ends the connection:
-    // this ServerResponse sits on the raw upgrade socket, which nothing else would close.
-    res.once('finish', () => this.client.end());
     this.tryNext();
   }
 
