@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { ConfigError, renderWarning } from '../config/errors';
 import { loadConfig, Loaded } from '../config/load';
 import { ErrorLog } from './log';
-import { WORKER_ENV_KEY, WorkerEnv, WorkerToMaster } from './messages';
+import { MasterToWorker, WORKER_ENV_KEY, WorkerEnv, WorkerToMaster } from './messages';
 
 export interface MasterOptions {
   confFile: string;
@@ -65,16 +65,36 @@ export class Master {
     return Promise.all(ready).then(() => undefined);
   }
 
+  /**
+   * Forks one worker. Resolves when it listens; rejects only when it reports
+   * a fatal start-up error (config, bind). A worker that dies otherwise is
+   * replaced by onExit, so its start does not fail the whole generation.
+   */
   private spawn(): Promise<void> {
     const worker = cluster.fork({ [WORKER_ENV_KEY]: JSON.stringify(this.env) });
     this.slots.set(worker.id, { worker, generation: this.generation, retiring: false });
+    // A message to a worker that just died raises EPIPE on this handle; the exit event handles the death.
+    worker.on('error', () => undefined);
     return new Promise((resolve, reject) => {
       worker.on('message', (msg: WorkerToMaster) => {
         if (msg.type === 'ready') resolve();
-        else if (msg.type === 'fatal') reject(new Error(msg.message));
+        else if (msg.type === 'fatal') {
+          const slot = this.slots.get(worker.id);
+          if (slot) slot.retiring = true; // a fatal start is not respawned
+          reject(new Error(msg.message));
+        }
       });
-      worker.once('exit', () => reject(new Error('worker exited during start')));
+      worker.once('exit', () => resolve());
     });
+  }
+
+  private tell(slot: WorkerSlot, msg: MasterToWorker): void {
+    if (!slot.worker.isConnected()) return;
+    try {
+      slot.worker.send(msg);
+    } catch {
+      /* the worker is gone; its exit event follows */
+    }
   }
 
   private onExit(w: Worker, code: number | null, signal: string | null): void {
@@ -117,21 +137,21 @@ export class Master {
     }
     for (const s of old) {
       s.retiring = true;
-      s.worker.send({ type: 'quit' });
+      this.tell(s, { type: 'quit' });
     }
     this.errorLog.log('notice', `reconfiguring: generation ${this.generation}`);
   }
 
   private reopen(): void {
     this.errorLog.reopen();
-    for (const s of this.slots.values()) s.worker.send({ type: 'reopen' });
+    for (const s of this.slots.values()) this.tell(s, { type: 'reopen' });
   }
 
   stop(graceful: boolean): void {
     if (this.stopping) return;
     this.stopping = true;
     if (this.slots.size === 0) this.exit();
-    for (const s of this.slots.values()) s.worker.send({ type: graceful ? 'quit' : 'stop' });
+    for (const s of this.slots.values()) this.tell(s, { type: graceful ? 'quit' : 'stop' });
     if (!graceful) setTimeout(() => this.exit(), 5000).unref();
   }
 

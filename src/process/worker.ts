@@ -32,7 +32,12 @@ export async function runWorker(env: WorkerEnv): Promise<void> {
   rt.loadTime = new Date(env.loadTime);
   const errorLog = new ErrorLog(rt.resolve(rt.main.errorLog), rt.main.errorLogLevel);
   process.on('warning', (w) => errorLog.log('error', w.message));
-  for (const init of rt.workerInits) await init(rt);
+  try {
+    for (const init of rt.workerInits) await init(rt);
+  } catch (e) {
+    send({ type: 'fatal', message: `worker init failed: ${(e as Error).message}` });
+    process.exit(1);
+  }
   const listeners = new Listeners(rt);
   try {
     await listeners.listen();
