@@ -13,6 +13,8 @@ export interface MainConf {
   errorLogLevel: string;
   daemon: boolean;
   workerConnections: number;
+  /** worker_shutdown_timeout: how long a gracefully stopping worker waits for open connections; 0 = for ever (nginx's default). */
+  workerShutdownTimeoutMs: number;
 }
 
 /** Per-worker start-up work (open the store, start timers), run before listening. */
@@ -36,6 +38,7 @@ export class Builder {
     errorLogLevel: 'error',
     daemon: false,
     workerConnections: 512,
+    workerShutdownTimeoutMs: 0,
   };
   readonly workerInits: WorkerInit[] = [];
   /** Called with every client connection a worker accepts (status counters). */

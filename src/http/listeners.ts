@@ -94,6 +94,8 @@ function createServer(rt: Runtime, group: ListenGroup, draining: () => boolean):
 /** The listening sockets of one worker: one http.Server per address:port. */
 export class Listeners {
   private readonly servers: http.Server[] = [];
+  /** Every accepted connection still open, upgraded ones (tunnels) included. */
+  private readonly sockets = new Set<Socket>();
   private draining = false;
 
   constructor(private readonly rt: Runtime) {}
@@ -101,6 +103,10 @@ export class Listeners {
   async listen(): Promise<void> {
     for (const group of this.rt.listens.values()) {
       const server = createServer(this.rt, group, () => this.draining);
+      server.on('connection', (socket: Socket) => {
+        this.sockets.add(socket);
+        socket.once('close', () => this.sockets.delete(socket));
+      });
       this.servers.push(server);
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
@@ -114,23 +120,28 @@ export class Listeners {
 
   /**
    * Stops accepting. Graceful: in-flight requests finish and each
-   * connection closes as soon as it turns idle. Fast: every connection is cut.
+   * connection closes as soon as it turns idle; WebSocket tunnels stay
+   * until either side closes them (or `cut()`). Fast: every connection is cut.
    */
   async close(graceful: boolean): Promise<void> {
     this.draining = true;
     const sweep = setInterval(() => this.servers.forEach((s) => s.closeIdleConnections()), 100);
     try {
-      await Promise.all(
-        this.servers.map(
-          (s) =>
-            new Promise<void>((resolve) => {
-              s.close(() => resolve());
-              if (!graceful) s.closeAllConnections();
-            }),
-        ),
-      );
+      const closed = Promise.all(this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+      if (!graceful) this.cut();
+      await closed;
     } finally {
       clearInterval(sweep);
     }
+  }
+
+  /**
+   * Cuts every open connection: requests in flight and tunnels alike (Node's
+   * closeAllConnections does not know upgraded sockets). Each one's log
+   * phase runs as its socket closes.
+   */
+  cut(): void {
+    for (const s of this.servers) s.closeAllConnections();
+    for (const socket of this.sockets) socket.destroy();
   }
 }

@@ -1,6 +1,6 @@
 import { ConfigError } from '../config/errors';
 import { Scope } from '../config/registry';
-import { parseCount, parseFlag } from '../config/values';
+import { parseCount, parseFlag, parseTime } from '../config/values';
 import type { Builder } from '../http/builder';
 import type { Module } from '../module';
 
@@ -35,6 +35,15 @@ export function mainModule(b: Builder): Module {
           const v = parseFlag(d.args[0]);
           if (v === undefined) throw new ConfigError(`invalid value "${d.args[0]}" in "daemon" directive, it must be "on" or "off"`);
           b.main.daemon = v;
+        },
+      },
+      {
+        // Unset, a graceful stop waits for every open connection, WebSocket tunnels included, as nginx does.
+        name: 'worker_shutdown_timeout', contexts: ['main'], args: '1', unique: true,
+        set: (d) => {
+          const v = parseTime(d.args[0]);
+          if (v === undefined) throw new ConfigError(`"${d.name}" directive invalid value`);
+          b.main.workerShutdownTimeoutMs = v;
         },
       },
       { name: 'events', contexts: ['main'], args: '0', block: 'walk', unique: true, set: (_d, scope) => new Scope('events', scope) },

@@ -9,7 +9,21 @@ function send(msg: WorkerToMaster): void {
   process.send?.(msg);
 }
 
-async function shutdown(rt: Runtime, listeners: Listeners, graceful: boolean): Promise<never> {
+let stopping = false;
+
+/**
+ * Stops the worker once: graceful waits for open connections (for at most
+ * worker_shutdown_timeout, if set), fast cuts them. A fast stop arriving
+ * during a graceful one cuts what is left.
+ */
+async function shutdown(rt: Runtime, listeners: Listeners, graceful: boolean): Promise<void> {
+  if (stopping) {
+    if (!graceful) listeners.cut();
+    return;
+  }
+  stopping = true;
+  const bound = rt.main.workerShutdownTimeoutMs;
+  if (graceful && bound > 0) setTimeout(() => listeners.cut(), bound).unref();
   await listeners.close(graceful);
   for (const hook of rt.shutdownHooks) await hook();
   await Promise.all(rt.logFiles.map((f) => f.close()));

@@ -33,6 +33,8 @@ const ERRORS: Array<[string, string, string]> = [
   ['arity: none', 'pid;', 'metricproxy: [emerg] invalid number of arguments in "pid" directive in /etc/mp/proxy.conf:1'],
   ['duplicate http', 'http { }\nhttp { }', 'metricproxy: [emerg] "http" directive is duplicate in /etc/mp/proxy.conf:2'],
   ['bad worker_processes', 'worker_processes many;', 'metricproxy: [emerg] invalid value "many" in "worker_processes" directive in /etc/mp/proxy.conf:1'],
+  ['bad worker_shutdown_timeout', 'worker_shutdown_timeout soon;', 'metricproxy: [emerg] "worker_shutdown_timeout" directive invalid value in /etc/mp/proxy.conf:1'],
+  ['worker_shutdown_timeout in http', http('worker_shutdown_timeout 5s;'), 'metricproxy: [emerg] "worker_shutdown_timeout" directive is not allowed here in /etc/mp/proxy.conf:2'],
   ['bad daemon flag', 'daemon yes;', 'metricproxy: [emerg] invalid value "yes" in "daemon" directive, it must be "on" or "off" in /etc/mp/proxy.conf:1'],
   ['bad listen port', http('server {\nlisten 99999;\n}'), 'metricproxy: [emerg] invalid port in "99999" of the "listen" directive in /etc/mp/proxy.conf:3'],
   ['bad listen param', http('server {\nlisten 80 fast;\n}'), 'metricproxy: [emerg] invalid parameter "fast" in /etc/mp/proxy.conf:3'],
