@@ -51,12 +51,13 @@ export class Master {
   /** Starts all workers; resolves when every one listens, rejects on the first fatal report. */
   async start(): Promise<void> {
     this.adopt(this.load());
-    fs.mkdirSync(path.dirname(this.pidFile), { recursive: true });
-    fs.writeFileSync(this.pidFile, `${process.pid}\n`);
     cluster.setupPrimary({ exec: process.argv[1], args: [], silent: false });
     this.installSignals();
     cluster.on('exit', (w, code, signal) => this.onExit(w, code, signal));
     await this.spawnGeneration();
+    // Written once every worker listens, so scripts (and tests) can take the pid file as "ready".
+    fs.mkdirSync(path.dirname(this.pidFile), { recursive: true });
+    fs.writeFileSync(this.pidFile, `${process.pid}\n`);
   }
 
   private spawnGeneration(): Promise<void> {

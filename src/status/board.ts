@@ -37,7 +37,7 @@ export class StatusBoard {
     const counts = JSON.stringify(this.counts(nowMs));
     if (counts === this.lastCounts && nowMs - this.lastWriteMs < HEARTBEAT_MS) return;
     // Composed by hand so the counts are serialised once per tick.
-    this.records.put('status', `{"beat":${nowMs},"counts":${counts}}`);
+    this.records.put('status', `{"beat":${nowMs},"pid":${process.pid},"counts":${counts}}`);
     this.lastCounts = counts;
     this.lastWriteMs = nowMs;
   }

@@ -66,6 +66,8 @@ export interface StatusCounts {
 export interface StatusRecord {
   /** ms since the epoch; 0 for the retired record, which is never live. */
   beat: number;
+  /** The writing worker's pid: while that process exists, its gauges count. */
+  pid?: number;
   counts: StatusCounts;
 }
 
@@ -158,17 +160,31 @@ function addCounts(into: StatusCounts, from: StatusCounts, live: boolean): void 
   if (live) for (const [upstream, n] of Object.entries(from.keepalive)) into.keepalive[upstream] = (into.keepalive[upstream] ?? 0) + n;
 }
 
-/** A snapshot is live while its worker keeps writing: gauges of older ones are ignored. */
+/** A snapshot written this recently is live even if its process cannot be checked. */
 export const STALE_AFTER_MS = 1000;
 
-function isLive(beat: number, nowMs: number): boolean {
-  return beat > 0 && nowMs - beat <= STALE_AFTER_MS;
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Gauges count while the worker process exists. A heartbeat alone would
+ * drop a busy worker whose event loop is late to write (a loaded machine).
+ */
+function isLive(r: StatusRecord, nowMs: number): boolean {
+  if (r.beat <= 0) return false;
+  return r.pid !== undefined ? processExists(r.pid) : nowMs - r.beat <= STALE_AFTER_MS;
 }
 
 /** Sums every worker's record as of `nowMs`. */
 export function sumRecords(records: Iterable<StatusRecord>, nowMs: number): StatusCounts {
   const total = emptyCounts();
-  for (const r of records) addCounts(total, r.counts, isLive(r.beat, nowMs));
+  for (const r of records) addCounts(total, r.counts, isLive(r, nowMs));
   return total;
 }
 

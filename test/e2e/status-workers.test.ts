@@ -120,7 +120,9 @@ describe('status counters summed over two workers', () => {
       const { front, status } = await start(2, undefined, backend.port);
       const peerOf = (v: UpstreamStatus) => v.http.upstreams.slow.peers[`127.0.0.1:${backend.port}`];
       const replies = Array.from({ length: 4 }, () => exchange(front, '/slow/x'));
-      const busy = await until(() => status.get<UpstreamStatus>('/'), (v) => v.http.server_zones.front.requests.processing === 4, '4 in flight');
+      // A previous poll's connection may still be open in the other worker's latest snapshot: wait for both.
+      const inFlight = (v: UpstreamStatus) => v.http.server_zones.front.requests.processing === 4 && v.connections.active === 5;
+      const busy = await until(() => status.get<UpstreamStatus>('/'), inFlight, '4 in flight');
       expect(peerOf(busy).selected).toMatchObject({ current: 4, total: 4 });
       expect(busy.connections).toMatchObject({ active: 5, idle: 0 });
       for (const release of held.splice(0)) release();

@@ -80,7 +80,7 @@ export interface Proxy {
  * Starts the real CLI on an inline config and waits until every port in
  * `waitPorts` accepts connections.
  */
-export async function startProxy(text: string, waitPorts: number[], opts: { prefix?: string } = {}): Promise<Proxy> {
+export async function startProxy(text: string, waitPorts: number[], opts: { prefix?: string; waitPid?: boolean } = {}): Promise<Proxy> {
   let prefix: string;
   let conf: string;
   if (opts.prefix !== undefined) {
@@ -94,6 +94,11 @@ export async function startProxy(text: string, waitPorts: number[], opts: { pref
   child.stdout!.on('data', () => undefined);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const deadline = Date.now() + 15_000;
+  // The master writes its pid file once every worker listens.
+  const pidFile = path.join(prefix, 'logs/metricproxy.pid');
+  while (!fs.existsSync(pidFile) && child.exitCode === null && Date.now() < deadline && opts.waitPid !== false) {
+    await new Promise((r) => setTimeout(r, 25));
+  }
   for (const port of waitPorts) {
     while (!(await canConnect(port))) {
       if (child.exitCode !== null || Date.now() > deadline) {
