@@ -3,6 +3,9 @@
  * adds the location and renders nginx's one line:
  *   metricproxy: [emerg] <what> in <file>:<line>
  */
+/** The pseudo file of `-g` directives; nginx names no line for it. */
+export const COMMAND_LINE = 'command line';
+
 export class ConfigError extends Error {
   constructor(
     message: string,
@@ -24,7 +27,7 @@ export class ConfigError extends Error {
 
   /** One line, always: control bytes from the config (a quoted name may hold a newline) are escaped. */
   render(): string {
-    const where = this.file !== undefined ? ` in ${this.file}:${this.line}` : '';
+    const where = this.file === COMMAND_LINE ? ` in ${COMMAND_LINE}` : this.file !== undefined ? ` in ${this.file}:${this.line}` : '';
     return `metricproxy: [emerg] ${escapeControls(this.message)}${where}`;
   }
 }

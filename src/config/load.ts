@@ -4,7 +4,7 @@ import type { LocationConf } from '../http/conf';
 import { defineCoreVariables } from '../http/core-variables';
 import { Runtime } from '../http/runtime';
 import { MODULES } from '../modules';
-import type { ConfigWarning } from './errors';
+import { COMMAND_LINE, type ConfigWarning } from './errors';
 import { Directive, parseFile, parseText } from './parser';
 
 export interface LoadOptions {
@@ -33,7 +33,7 @@ export function loadConfig(file: string, opts: LoadOptions): Loaded {
 
   const parseOpts = { baseDir: path.dirname(file) };
   const directives = opts.text !== undefined ? parseText(opts.text, file, parseOpts) : parseFile(file, parseOpts);
-  if (opts.globalDirectives) directives.push(...parseText(opts.globalDirectives, 'command line', parseOpts));
+  if (opts.globalDirectives) directives.push(...parseText(opts.globalDirectives, COMMAND_LINE, parseOpts));
   b.registry.walk(directives, b.mainScope);
 
   mergeLocations(b);

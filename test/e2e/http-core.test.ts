@@ -195,6 +195,15 @@ describe('command line', () => {
     expect(r.stderr.trim()).toBe(`metricproxy: [emerg] unknown directive "lisen" in ${conf}:4`);
   });
 
+  it('-g adds main-context directives after the file; a duplicate is named as in nginx', async () => {
+    const { prefix, conf } = makePrefix('worker_processes 1;\nhttp { }\n');
+    const ok = await runCli(['-p', prefix, '-c', conf, '-g', 'pid logs/other.pid;', '-t']);
+    expect(ok.code).toBe(0);
+    const dup = await runCli(['-p', prefix, '-c', conf, '-g', 'worker_processes 2;', '-t']);
+    expect(dup.code).toBe(1);
+    expect(dup.stderr).toContain('metricproxy: [emerg] "worker_processes" directive is duplicate in command line\n');
+  });
+
   it('-V prints the version', async () => {
     const r = await runCli(['-V']);
     expect(r.code).toBe(0);
