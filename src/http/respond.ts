@@ -1,5 +1,18 @@
+import { STATUS_CODES } from 'node:http';
 import type { HttpContext, OutHeaders } from './context';
 import { finishRequest } from './finish';
+
+/** nginx's reason phrases where they differ from Node's, so clients and logs read the same. */
+const NGINX_REASONS: Record<number, string> = {
+  413: 'Request Entity Too Large',
+  414: 'Request-URI Too Large',
+  416: 'Requested Range Not Satisfiable',
+};
+
+/** The reason phrase nginx would send for a status. */
+export function reasonPhrase(status: number): string {
+  return NGINX_REASONS[status] ?? STATUS_CODES[status] ?? '';
+}
 
 /**
  * The one way a response header leaves metricproxy: header filters
@@ -13,7 +26,9 @@ export function sendHeader(r: HttpContext, status: number, headers: OutHeaders):
   const filters = r.runtime.phases.header;
   for (let i = 0; i < filters.length; i++) filters[i](r, headers);
   r.headerSent = true;
-  r.res.writeHead(status, headers);
+  const reason = NGINX_REASONS[status];
+  if (reason === undefined) r.res.writeHead(status, headers);
+  else r.res.writeHead(status, reason, headers);
 }
 
 /** Sends a complete response. Bodies are byte strings (latin1) or Buffers. */

@@ -4,7 +4,7 @@ import type { Scope } from '../config/registry';
 import type { Module } from '../module';
 import type { Builder } from './builder';
 import type { HttpContext } from './context';
-import { sendResponse } from './respond';
+import { reasonPhrase, sendResponse } from './respond';
 import { ComplexValue, VariableDef } from './variables';
 
 /** One compiled rewrite-phase step; returns true when it answered the request. */
@@ -16,11 +16,9 @@ interface RewriteConf {
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 
-export const STATUS_TEXT: Record<number, string> = require('node:http').STATUS_CODES;
-
 /** nginx's built-in error page body, so clients see what they would from nginx. */
 export function errorPage(status: number): string {
-  const title = `${status} ${STATUS_TEXT[status] ?? ''}`.trim();
+  const title = `${status} ${reasonPhrase(status)}`.trim();
   return `<html>\r\n<head><title>${title}</title></head>\r\n<body>\r\n<center><h1>${title}</h1></center>\r\n<hr><center>metricproxy</center>\r\n</body>\r\n</html>\r\n`;
 }
 

@@ -142,6 +142,7 @@ describe('bad input', () => {
   it('a body over client_max_body_size → 413', async () => {
     const r = await request(proxy.url(port, '/upload'), { method: 'POST', body: 'x'.repeat(2048) });
     expect(r.status).toBe(413);
+    expect(r.body).toContain('<title>413 Request Entity Too Large</title>');
   });
 
   it('a URI escaping the root → 400', async () => {
