@@ -26,6 +26,21 @@ export function sendHeader(r: HttpContext, status: number, headers: OutHeaders):
   const filters = r.runtime.phases.header;
   for (let i = 0; i < filters.length; i++) filters[i](r, headers);
   r.headerSent = true;
+  try {
+    writeHead(r, status, headers);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ERR_INVALID_CHAR') throw err;
+    // A value from a variable holding CR/LF (`add_header X $uri` with %0D%0A in the URI): Node
+    // refuses to write it (it would split the response) — leave that header out, still answer.
+    for (const [name, value] of Object.entries(headers)) if ([value].flat().some((v) => UNSENDABLE.test(v))) delete headers[name];
+    writeHead(r, status, headers);
+  }
+}
+
+/** What Node's header writer refuses in a value. */
+const UNSENDABLE = /[^\t\x20-\x7e\x80-\xff]/;
+
+function writeHead(r: HttpContext, status: number, headers: OutHeaders): void {
   const reason = NGINX_REASONS[status];
   if (reason === undefined) r.res.writeHead(status, headers);
   else r.res.writeHead(status, reason, headers);
