@@ -1,5 +1,6 @@
 import * as http from 'node:http';
 import type { Socket } from 'node:net';
+import { inTurn } from './in-turn';
 import { handleRequest } from './pipeline';
 import type { Runtime } from './runtime';
 import type { ListenGroup } from './servers';
@@ -63,11 +64,12 @@ function createServer(rt: Runtime, group: ListenGroup, draining: () => boolean):
       connectionsCheckingInterval: checkingInterval(headersTimeout),
       maxHeaderSize: group.defaultServer.maxHeaderBytes,
     },
-    (req, res) => {
-      // While draining, answer what is in flight and close: the connection must not outlive the worker.
-      if (ka === 0 || draining()) res.shouldKeepAlive = false;
-      handleRequest(rt, group, req, res);
-    },
+    (req, res) =>
+      inTurn(req.socket, res, () => {
+        // While draining, answer what is in flight and close: the connection must not outlive the worker.
+        if (ka === 0 || draining()) res.shouldKeepAlive = false;
+        handleRequest(rt, group, req, res);
+      }),
   );
   // Node keeps only the first 2000 headers and drops the rest silently; a proxy must pass the head
   // whole (nginx has no count limit). maxHeaderSize bounds it.

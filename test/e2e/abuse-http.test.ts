@@ -123,6 +123,24 @@ describe('request smuggling attempts are refused, never forwarded', () => {
   });
 });
 
+describe('pipelining floods', () => {
+  it('2,000 requests pipelined on one connection are answered in turn, on one upstream connection at a time', async () => {
+    const N = 2000;
+    const before = backend.seen.length;
+    const connections = backend.connections();
+    backend.maxInFlight(); // start counting from here
+    const reply = await rawExchange(port, head(['GET /piped HTTP/1.1', 'Host: x']).repeat(N), {
+      timeoutMs: 20_000,
+      until: (text) => text.split('ok /piped').length > N,
+    });
+    expect(reply.statuses).toHaveLength(N);
+    expect(backend.seen.length - before).toBe(N);
+    // nginx reads the next request of a connection once the current one is done: at most one in flight.
+    expect(backend.maxInFlight()).toBe(1);
+    expect(backend.connections() - connections).toBeLessThanOrEqual(2);
+  });
+});
+
 describe('header floods', () => {
   const flood = (n: number, last: string) => [...Array<string>(n).fill('a:b'), last];
 

@@ -15,11 +15,18 @@ export type Backend = Awaited<ReturnType<typeof startBackend>>;
 
 /**
  * Answers 200 `ok <url>` after reading the whole body (`?delay=MS` waits
- * that long first), and records every request it got.
+ * that long first), and records every request it got, the connections it
+ * accepted and the most requests it had in flight at once (since the last
+ * time that was asked).
  */
-export async function recordingBackend(): Promise<Backend & { seen: Seen[] }> {
+export async function recordingBackend(): Promise<Backend & { seen: Seen[]; connections(): number; maxInFlight(): number }> {
   const seen: Seen[] = [];
+  let connections = 0;
+  let inFlight = 0;
+  let maxInFlight = 0;
   const b = await startBackend((req, res) => {
+    maxInFlight = Math.max(maxInFlight, ++inFlight);
+    res.on('close', () => inFlight--);
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -30,7 +37,13 @@ export async function recordingBackend(): Promise<Backend & { seen: Seen[] }> {
   });
   // Like the proxy, keep every header: the tests count what arrives.
   b.server.maxHeadersCount = 0;
-  return { ...b, seen };
+  b.server.on('connection', () => connections++);
+  const takeMaxInFlight = () => {
+    const max = maxInFlight;
+    maxInFlight = inFlight;
+    return max;
+  };
+  return { ...b, seen, connections: () => connections, maxInFlight: takeMaxInFlight };
 }
 
 export interface TcpBackend {
