@@ -44,6 +44,15 @@ export class ZoneWriter {
   private readonly evicted: DoubleRecord;
   private metaBatch = -1;
   private metaDirty = false;
+  /**
+   * expire=off: the records this batch updated, kept decoded and written once by flush(), so a
+   * key updated by every request of a group commit is read and written once per commit, not
+   * once per update. (With expire=on every update also moves the key in the LRU index, which
+   * eviction reads within the batch, so those go straight to the database.)
+   */
+  private readonly batchRecords = new Map<string, DoubleRecord>();
+  private readonly spareRecords: DoubleRecord[] = [];
+  private recordsBatch = -1;
 
   constructor(
     readonly zone: Zone,
@@ -66,19 +75,44 @@ export class ZoneWriter {
     const key = this.zone.acceptKey(rawKey);
     if (key === undefined) return;
     if (this.zone.def.expire) this.loadMeta(txn, batch);
+    else if (this.updateInBatch(batch, key, v, nowMs)) return;
     const stored = txn.getBinary(this.dbis.records, recordKeys.encode(key)) as Buffer | null;
-    if (stored !== null) {
+    if (stored === null) {
+      this.create(txn, batch, key, v, nowMs);
+    } else if (this.zone.def.expire) {
       this.updateStored(txn, stored, key, v, nowMs);
     } else {
-      this.create(txn, batch, key, v, nowMs);
+      const rec = this.spareRecords.pop() ?? doubleRecord(this.record.f64.length);
+      decodeInto(stored, rec);
+      this.zone.update(rec.f64, RECORD_STATE, v, nowMs);
+      this.batchRecords.set(key, rec);
     }
   }
 
-  /** Writes the meta record back if this batch changed it. */
+  /** Writes back the records and the meta record this batch changed. */
   flush(txn: lmdb.Txn): void {
+    for (const [key, rec] of this.batchRecords) {
+      txn.putBinary(this.dbis.records, recordKeys.encode(key), rec.bytes);
+      this.spareRecords.push(rec);
+    }
+    this.batchRecords.clear();
     if (!this.metaDirty) return;
     txn.putBinary(this.metaDbi, this.dbis.metaKey, this.meta.bytes);
     this.metaDirty = false;
+  }
+
+  /** Updates a record this batch already holds; false if it holds none (an aborted batch's are dropped). */
+  private updateInBatch(batch: number, key: string, v: number, nowMs: number): boolean {
+    if (this.recordsBatch !== batch) {
+      for (const rec of this.batchRecords.values()) this.spareRecords.push(rec);
+      this.batchRecords.clear();
+      this.recordsBatch = batch;
+      return false;
+    }
+    const rec = this.batchRecords.get(key);
+    if (rec === undefined) return false;
+    this.zone.update(rec.f64, RECORD_STATE, v, nowMs);
+    return true;
   }
 
   private updateStored(txn: lmdb.Txn, stored: Buffer, key: string, v: number, nowMs: number): void {
