@@ -40,6 +40,13 @@ export class MetricEngine {
     this.commits?.dirty();
   }
 
+  /** Records one update (as apply, without a list to build per request phase). */
+  record(zone: string, key: string, value: number): void {
+    if (this.store === undefined) return;
+    this.pending.push({ zone, key, value });
+    this.commits?.dirty();
+  }
+
   /** Commits what this worker recorded so far, before reading (variables, API). */
   settle(): void {
     this.commits?.flushNow();

@@ -6,7 +6,6 @@ import type { Module } from '../module';
 import { metricZonesNode, slabsNode } from './api';
 import { MetricDirective, parseMetric, parseMetricComplexZone, parseMetricZone, Stage } from './directives';
 import { metricEngine, MetricEngine } from './engine';
-import type { MetricUpdate } from './store/lmdb-store';
 import { parseMetricValue } from './strtod';
 import { defineMetricVariables } from './variables';
 import { Zone, ZoneDef } from './zone';
@@ -23,13 +22,12 @@ const STAGE_REQUEST = 0;
 const STAGE_RESPONSE = 1;
 const STAGE_END = 2;
 
-function evaluate(list: readonly MetricDirective[], r: HttpContext): MetricUpdate[] {
-  const updates: MetricUpdate[] = [];
+/** Records a stage's updates, in order; the engine commits them with the rest of this loop turn. */
+function run(engine: MetricEngine, list: readonly MetricDirective[], r: HttpContext): void {
   for (let i = 0; i < list.length; i++) {
     const m = list[i];
-    updates.push({ zone: m.zone, key: m.key.eval(r), value: parseMetricValue(m.value.eval(r)) });
+    engine.record(m.zone, m.key.eval(r), parseMetricValue(m.value.eval(r)));
   }
-  return updates;
 }
 
 function addZone(b: Builder, engine: MetricEngine, def: ZoneDef, directive: string): void {
@@ -53,12 +51,11 @@ function addMetric(engine: MetricEngine, b: Builder, d: Parameters<typeof parseM
 export function metricModule(b: Builder): Module {
   const engine = metricEngine(b);
   const stageOf = (r: HttpContext): number => (r.moduleCtx.metricStage as number | undefined) ?? STAGE_REQUEST;
-  const run = (list: readonly MetricDirective[], r: HttpContext) => engine.apply(evaluate(list, r));
 
   const onRequest = (r: HttpContext): boolean => {
     const conf = r.loc.conf.metric as MetricLocConf | undefined;
     if (conf === undefined || conf.request.length === 0 || stageOf(r) !== STAGE_REQUEST) return false;
-    run(conf.request, r);
+    run(engine, conf.request, r);
     r.moduleCtx.metricStage = STAGE_RESPONSE;
     return false;
   };
@@ -66,9 +63,9 @@ export function metricModule(b: Builder): Module {
   const onHeader = (r: HttpContext): void => {
     const conf = r.loc?.conf.metric as MetricLocConf | undefined;
     if (conf === undefined) return;
-    if (stageOf(r) === STAGE_REQUEST && conf.request.length > 0) run(conf.request, r);
+    if (stageOf(r) === STAGE_REQUEST && conf.request.length > 0) run(engine, conf.request, r);
     r.moduleCtx.metricStage = STAGE_END;
-    if (conf.response.length > 0) run(conf.response, r);
+    if (conf.response.length > 0) run(engine, conf.response, r);
   };
 
   // The log phase runs whatever stages the request never reached (returns, errors, aborts).
@@ -76,13 +73,10 @@ export function metricModule(b: Builder): Module {
     const conf = r.loc?.conf.metric as MetricLocConf | undefined;
     if (conf === undefined) return;
     const stage = stageOf(r);
-    const lists = [
-      stage <= STAGE_REQUEST ? conf.request : [],
-      stage <= STAGE_RESPONSE ? conf.response : [],
-      conf.end,
-    ];
-    // One transaction for everything this phase updates.
-    engine.apply(lists.flatMap((l) => evaluate(l, r)));
+    // All go into this loop turn's one transaction.
+    if (stage <= STAGE_REQUEST) run(engine, conf.request, r);
+    if (stage <= STAGE_RESPONSE) run(engine, conf.response, r);
+    run(engine, conf.end, r);
   };
 
   return {
