@@ -3,11 +3,15 @@
 // p50, p99 and proxy CPU per 10k requests go to the terminal and bench/results/latest.md.
 // Usage: node bench/compare.mjs [--seconds 5] [--rounds 3] [--warmup 1] [--only key,key]
 //                               [--connections 64] [--threads 2] [--out latest.md]
+// Before/after: --builds base=node_modules/.cache/mp-bench/base/dist,now=dist runs every metricproxy
+// setup once per build, interleaved (keys gain @name: --only mp-4m-1w@base,mp-4m-1w@now).
+// bench/build-copy.mjs makes such builds. --render rewrites the markdown from the saved medians
+// (bench/results/latest.json) with the current profile.md and analysis.md, without running anything.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { BENCH, CLI, ensureNginx, ensureWrk, machineDescription, measure, parseArgs, waitQuiet, writeResult } from './lib.mjs';
+import { BENCH, CLI, ROOT, ensureNginx, ensureWrk, machineDescription, measure, parseArgs, waitQuiet, writeResult } from './lib.mjs';
 import { goalsTable, resultsTable, summarise } from './report.mjs';
-import { proxySetups, startBackend } from './setups.mjs';
+import { buildSetups, proxySetups, startBackend } from './setups.mjs';
 
 const opts = parseArgs(process.argv.slice(2), {
   seconds: 5,
@@ -16,16 +20,37 @@ const opts = parseArgs(process.argv.slice(2), {
   connections: 64,
   threads: 2,
   only: '',
+  builds: '',
   out: 'latest.md',
+  render: false,
 });
 
 const BACKEND = { key: 'backend', name: 'backend direct (ceiling)' };
 
+function parseBuilds(text) {
+  return text.split(',').map((pair) => {
+    const [name, dist] = pair.split('=');
+    return { name, dist: path.resolve(ROOT, dist) };
+  });
+}
+
 function selectedSetups() {
-  const all = [BACKEND, ...proxySetups()];
+  const all = opts.builds ? buildSetups(parseBuilds(opts.builds)) : [BACKEND, ...proxySetups()];
   if (opts.only === '') return all;
   const keys = opts.only.split(',');
   return all.filter((s) => keys.includes(s.key));
+}
+
+/** Cores the rest of the machine may use during a run before it is repeated (up to 3 tries). */
+const OTHER_LOAD_LIMIT = 0.2;
+
+async function runClean(setup, backend) {
+  for (let attempt = 1; ; attempt++) {
+    const r = await runOnce(setup, backend);
+    const other = r.otherCpu / r.seconds;
+    if (other <= OTHER_LOAD_LIMIT || attempt === 3) return r;
+    console.log(`  (rerun: the rest of the machine used ${other.toFixed(2)} cores during that run)`);
+  }
 }
 
 async function runOnce(setup, backend) {
@@ -49,9 +74,10 @@ async function runMatrix(setups, backend) {
   for (let round = 0; round < opts.rounds; round++) {
     const order = round % 2 === 0 ? setups : [...setups].reverse();
     for (const setup of order) {
-      const r = await runOnce(setup, backend);
+      const r = await runClean(setup, backend);
       runs.get(setup.key).push(r);
-      console.log(`round ${round + 1}/${opts.rounds}  ${setup.name.padEnd(48)} ${r.rps.toFixed(0).padStart(7)} req/s  p99 ${r.p99.toFixed(2)} ms`);
+      const other = (r.otherCpu / r.seconds).toFixed(2);
+      console.log(`round ${round + 1}/${opts.rounds}  ${setup.name.padEnd(48)} ${r.rps.toFixed(0).padStart(7)} req/s  p99 ${r.p99.toFixed(2)} ms  other ${other} cores`);
     }
   }
   return runs;
@@ -70,13 +96,25 @@ function render(setups, summaries) {
   md += 'Backend: one nginx worker answering `return 200` (at most one core; its use is the "backend cores" column). ';
   md += 'CPU = utime + stime from /proc of the proxy process and its children (workers), before and after each run; ';
   md += 'wrk, the backend and the proxy share the same 2 cores; "other cores" is what the rest of the machine used meanwhile ';
-  md += '(each run waits, up to a minute, for other load to drop below 0.15 cores before it starts).\n\n';
+  md += `(each run waits, up to a minute, for other load to drop below 0.15 cores before it starts, and is repeated, up to 3 tries, when other load passed ${OTHER_LOAD_LIMIT} cores during it).\n\n`;
   md += resultsTable(setups.map((s) => [s.name, summaries.get(s.key)]));
   md += `\n## Goals\n\n${goalsTable(by)}`;
+  if (opts.builds) return md;
   return md + appendix('results/profile.md').replace(/^# /m, '## ') + appendix('analysis.md');
 }
 
+const savedFile = () => path.join(BENCH, 'results', opts.out.replace(/\.md$/, '.json'));
+
+/** Re-renders from the saved medians and load options of the last run. */
+function rerender() {
+  const saved = JSON.parse(fs.readFileSync(savedFile(), 'utf8'));
+  Object.assign(opts, saved.opts, { render: true });
+  const setups = saved.setups;
+  writeResult(opts.out, render(setups, new Map(saved.summaries)));
+}
+
 async function main() {
+  if (opts.render) return rerender();
   ensureWrk();
   ensureNginx();
   if (!fs.existsSync(CLI)) throw new Error('dist/ is missing: run `npx tsc -p .` first (npm run bench does)');
@@ -90,6 +128,8 @@ async function main() {
   }
   const summaries = new Map([...runs].map(([k, r]) => [k, summarise(r)]));
   const md = render(setups, summaries);
+  const saved = { opts, setups: setups.map(({ key, name }) => ({ key, name })), summaries: [...summaries] };
+  fs.writeFileSync(savedFile(), JSON.stringify(saved, null, 1));
   console.log(`\n${md}`);
   writeResult(opts.out, md);
 }

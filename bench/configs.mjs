@@ -68,7 +68,8 @@ export function growthMetrics(zoneCount, zoneSize) {
   return metricSet(zones, directives);
 }
 
-export function metricproxyConf({ port, backendPort, workers = 1, metrics = NO_METRICS }) {
+/** `api` adds `location /status/ { api /status/; }` (read back what the run stored). */
+export function metricproxyConf({ port, backendPort, workers = 1, metrics = NO_METRICS, api = false }) {
   return `
 worker_processes ${workers};
 error_log logs/error.log;
@@ -82,6 +83,7 @@ http {
       proxy_pass http://backend;
       ${metrics.directives.join('\n      ')}
     }
+    ${api ? 'location /status/ { api /status/; }' : ''}
   }
 }`;
 }

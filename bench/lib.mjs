@@ -8,13 +8,9 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-/**
- * The build under test: dist/ unless MP_DIST names another tsc output (A/B runs of two builds,
- * e.g. `npx tsc -p . --outDir /tmp/mp-base`); NODE_PATH lets a build outside the repo find node_modules.
- */
+/** The build under test: dist/ unless MP_DIST names another (bench/build-copy.mjs makes them). */
 export const DIST = path.resolve(ROOT, process.env.MP_DIST ?? 'dist');
 export const CLI = path.join(DIST, 'cli.js');
-export const NODE_PATH = path.join(ROOT, 'node_modules');
 export const BENCH = path.join(ROOT, 'bench');
 
 function hasCommand(cmd, args) {
@@ -106,15 +102,16 @@ export async function startProgram(cmd, args, { port, env = {}, dir, stopSignal 
 
 /**
  * Starts metricproxy on an inline config in a temp prefix; returns { pid, child, prefix, stop }.
- * `nodeArgs` go to the master's node, and cluster passes them on to the workers (--cpu-prof).
+ * `nodeArgs` go to the master's node, and cluster passes them on to the workers (--cpu-prof);
+ * `dist` is the build to run (default DIST).
  */
-export async function startMetricproxy(configText, port, { env, nodeArgs = [] } = {}) {
+export async function startMetricproxy(configText, port, { env, nodeArgs = [], dist = DIST } = {}) {
   const prefix = tempDir('mp');
   fs.mkdirSync(path.join(prefix, 'conf'));
   const conf = path.join(prefix, 'conf/bench.conf');
   fs.writeFileSync(conf, configText);
-  const args = [...nodeArgs, CLI, '-p', prefix, '-c', conf];
-  const proc = await startProgram(process.execPath, args, { port, env: { NODE_PATH, ...env }, dir: prefix });
+  const args = [...nodeArgs, path.join(dist, 'cli.js'), '-p', prefix, '-c', conf];
+  const proc = await startProgram(process.execPath, args, { port, env, dir: prefix });
   return { ...proc, prefix };
 }
 

@@ -15,9 +15,10 @@ async function nginxProxy(backendPort, workers) {
   return { ...(await startNginx(nginxProxyHttp(port, backendPort), port, workers)), port };
 }
 
-async function metricproxy(backendPort, workers, metrics, nodeArgs) {
+async function metricproxy(backendPort, workers, metrics, nodeArgs, dist) {
   const port = await freePort();
-  return { ...(await startMetricproxy(metricproxyConf({ port, backendPort, workers, metrics }), port, { nodeArgs })), port };
+  const conf = metricproxyConf({ port, backendPort, workers, metrics });
+  return { ...(await startMetricproxy(conf, port, { nodeArgs, dist })), port };
 }
 
 const METRIC_SETS = [
@@ -26,14 +27,27 @@ const METRIC_SETS = [
   ['16 metrics', SIXTEEN_METRICS],
 ];
 
-/** metricproxy setups by key (`mp-4m-1w`), so other benches (profile) can start the same one. */
-export function metricproxySetup(metricsName, workers) {
+/**
+ * metricproxy setups by key (`mp-4m-1w`), so other benches (profile) can start the same one.
+ * `build` ({ name, dist }) runs another build than dist/, keyed `mp-4m-1w@name`.
+ */
+export function metricproxySetup(metricsName, workers, build) {
   const [name, metrics] = METRIC_SETS.find(([n]) => n === metricsName);
+  const key = `mp-${name.split(' ')[0]}m-${workers}w`;
   return {
-    key: `mp-${name.split(' ')[0]}m-${workers}w`,
-    name: `metricproxy, ${name}, ${workers}w`,
-    start: (backendPort, nodeArgs) => metricproxy(backendPort, workers, metrics, nodeArgs),
+    key: build ? `${key}@${build.name}` : key,
+    name: `metricproxy, ${name}, ${workers}w${build ? ` [${build.name}]` : ''}`,
+    start: (backendPort, nodeArgs) => metricproxy(backendPort, workers, metrics, nodeArgs, build?.dist),
   };
+}
+
+/** The metricproxy setups once per build, for before/after runs: builds are [{ name, dist }]. */
+export function buildSetups(builds) {
+  const setups = [];
+  for (const workers of [1, 2]) {
+    for (const [name] of METRIC_SETS) for (const build of builds) setups.push(metricproxySetup(name, workers, build));
+  }
+  return setups;
 }
 
 /** The proxies of the comparison, in table order. The backend itself is measured as the ceiling. */
