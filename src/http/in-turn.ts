@@ -1,11 +1,39 @@
 import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 
-/** Requests waiting on a connection behind the one being answered. */
+/** Requests waiting on a connection behind the one being answered (set while any is in progress). */
 const kWaiting = Symbol('waitingRequests');
+/** Responses the connection has completed. */
+const kAnswered = Symbol('answeredRequests');
+/** When a fresh connection must have sent its request: accepted + client_header_timeout. */
+const kHeadDeadline = Symbol('headDeadline');
 
 type Turn = () => void;
-type Connection = Socket & { [kWaiting]?: Turn[] };
+/** The connection became a tunnel (Upgrade): it lives until a side closes it. */
+const kTunnel = Symbol('tunnel');
+
+type Connection = Socket & { [kWaiting]?: Turn[]; [kAnswered]?: number; [kHeadDeadline]?: number; [kTunnel]?: boolean };
+
+export function noteAccepted(socket: Socket, headerTimeoutMs: number): void {
+  (socket as Connection)[kHeadDeadline] = Date.now() + headerTimeoutMs;
+}
+
+export function noteTunnel(socket: Socket): void {
+  (socket as Connection)[kTunnel] = true;
+}
+
+/**
+ * A connection that has not completed a request within client_header_timeout
+ * of being accepted (silent, or a head still dripping in). Node stops its own
+ * header timer when the server closes, so a stopping worker must close these
+ * itself — one silent connection (a browser's preconnect) kept a retiring
+ * worker alive for ever. A tunnel is never stale.
+ */
+export function staleWithoutRequest(socket: Socket, nowMs: number): boolean {
+  const conn = socket as Connection;
+  if (conn[kWaiting] !== undefined || conn[kTunnel] || (conn[kAnswered] ?? 0) > 0) return false;
+  return nowMs > (conn[kHeadDeadline] ?? 0);
+}
 
 /**
  * Runs the requests of one connection one at a time, as nginx reads a
@@ -32,6 +60,7 @@ export function inTurn(socket: Socket, res: ServerResponse, run: () => void): vo
 }
 
 function nextTurn(conn: Connection): void {
+  conn[kAnswered] = (conn[kAnswered] ?? 0) + 1;
   const waiting = conn[kWaiting];
   // A closed or closing connection answers nothing more: the waiting requests were never read, as in nginx.
   const turn = conn.writable ? waiting?.shift() : undefined;

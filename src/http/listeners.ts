@@ -1,6 +1,6 @@
 import * as http from 'node:http';
 import type { Socket } from 'node:net';
-import { inTurn } from './in-turn';
+import { inTurn, noteAccepted, noteTunnel, staleWithoutRequest } from './in-turn';
 import { handleRequest } from './pipeline';
 import type { Runtime } from './runtime';
 import type { ListenGroup } from './servers';
@@ -77,6 +77,7 @@ function createServer(rt: Runtime, group: ListenGroup, draining: () => boolean):
   server.on('clientError', onClientError);
   for (const hook of rt.connectionHooks) server.on('connection', hook);
   server.on('upgrade', (req: http.IncomingMessage, socket: Socket, head: Buffer) => {
+    noteTunnel(socket);
     // The response object only carries error answers; a proxied tunnel writes to the socket itself.
     // Its 'close' (when the socket closes) runs the log phase, so on=end fires when the tunnel ends.
     const res = new http.ServerResponse(req);
@@ -106,6 +107,7 @@ export class Listeners {
     for (const group of this.rt.listens.values()) {
       const server = createServer(this.rt, group, () => this.draining);
       server.on('connection', (socket: Socket) => {
+        noteAccepted(socket, group.defaultServer.clientHeaderTimeoutMs);
         this.sockets.add(socket);
         socket.once('close', () => this.sockets.delete(socket));
       });
@@ -122,12 +124,17 @@ export class Listeners {
 
   /**
    * Stops accepting. Graceful: in-flight requests finish and each
-   * connection closes as soon as it turns idle; WebSocket tunnels stay
+   * connection closes as soon as it turns idle; one that sends no request
+   * within client_header_timeout is closed too. WebSocket tunnels stay
    * until either side closes them (or `cut()`). Fast: every connection is cut.
    */
   async close(graceful: boolean): Promise<void> {
     this.draining = true;
-    const sweep = setInterval(() => this.servers.forEach((s) => s.closeIdleConnections()), 100);
+    const sweep = setInterval(() => {
+      this.servers.forEach((s) => s.closeIdleConnections());
+      const now = Date.now();
+      for (const socket of this.sockets) if (staleWithoutRequest(socket, now)) socket.destroy();
+    }, 100);
     try {
       const closed = Promise.all(this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
       if (!graceful) this.cut();
