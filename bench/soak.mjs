@@ -15,7 +15,9 @@ import { CLI, ROOT, freePort, markdownTable, processTree, startMetricproxy } fro
 
 const SECONDS = Number(process.argv[2] ?? 120);
 const CLIENTS = 16;
-const RELOAD_EVERY_S = 20;
+// Knobs to isolate a finding: SOAK_RELOAD_EVERY_S (0 = no reloads), SOAK_KILL=0 (no worker killed).
+const RELOAD_EVERY_S = Number(process.env.SOAK_RELOAD_EVERY_S ?? 20);
+const KILL = process.env.SOAK_KILL !== '0';
 const WARMUP_S = Math.min(10, SECONDS / 6);
 const RSS_LIMIT = 0.1;
 const KINDS = ['return', 'proxy', 'upload', 'api', 'prometheus', 'missing'];
@@ -59,19 +61,34 @@ function startBackend() {
 
 // --- the load -------------------------------------------------------------------------------------
 
-/** One request; retries once on a reused keep-alive connection the server had just closed (Node's documented pattern). */
-function send(port, agent, client, kind, retried = false) {
+/** Responses a socket has carried: a socket that carried one is a reused keep-alive connection. */
+const kAnswered = Symbol('answered');
+const MAX_TRIES = 4;
+
+/**
+ * One request. A keep-alive connection the server closes as the request goes out (a reload
+ * drains idle connections, as nginx does) fails before any response: the request is sent
+ * again, as RFC 9112 §9.3.1 lets a client do — while the failure is on a reused connection.
+ * (Node's `req.reusedSocket` misses sockets handed to queued requests, hence the own count.)
+ */
+function send(port, agent, client, kind, tries = 1) {
   const upload = kind === 'upload';
   const opts = { host: '127.0.0.1', port, agent, method: upload ? 'POST' : 'GET', path: `/${kind === 'api' ? 'api/' : kind}?c=client${client}&k=${kind}` };
+  const retried = tries > 1;
   return new Promise((resolve) => {
     const req = http.request(opts, (res) => {
+      const socket = res.socket; // detached again by the time the response ends
       res.resume();
-      res.on('end', () => resolve({ status: res.statusCode, retried }));
+      res.on('end', () => {
+        socket[kAnswered] = (socket[kAnswered] ?? 0) + 1;
+        resolve({ status: res.statusCode, retried });
+      });
       res.on('error', () => resolve({ error: 'response cut', retried }));
     });
     req.on('error', (err) => {
-      if (!retried && req.reusedSocket && err.code === 'ECONNRESET') resolve(send(port, agent, client, kind, true));
-      else resolve({ error: err.code ?? err.message, retried });
+      const reused = (req.socket?.[kAnswered] ?? 0) > 0;
+      if (reused && err.code === 'ECONNRESET' && tries < MAX_TRIES) resolve(send(port, agent, client, kind, tries + 1));
+      else resolve({ error: `${err.code ?? err.message} (${reused ? 'reused' : 'new'} connection, try ${tries})`, retried });
     });
     req.end(upload ? UPLOAD : undefined);
   });
@@ -202,7 +219,7 @@ async function run() {
     await sleep(started + second * 1000 - Date.now());
     timeline.push(load.answered() - answeredBefore);
     if (!rssStart && Date.now() >= started + WARMUP_S * 1000) rssStart = treeRss(mp.pid);
-    if (!killed && Date.now() >= killAt) {
+    if (KILL && !killed && Date.now() >= killAt) {
       killed = true;
       const [victim] = workers(mp.pid);
       load.killWindow = { from: Date.now(), to: Infinity };
@@ -212,7 +229,7 @@ async function run() {
       // Requests already in flight on the dead worker's connections fail within moments of the kill.
       load.killWindow.to = Date.now() + 1000;
       log('worker replaced');
-    } else if (Date.now() >= nextReload && Date.now() < started + (SECONDS - 5) * 1000) {
+    } else if (RELOAD_EVERY_S > 0 && Date.now() >= nextReload && Date.now() < started + (SECONDS - 5) * 1000) {
       const before = workers(mp.pid);
       reload(mp, port, backendPort, ++generation);
       await settled(mp.pid, 2, before);
@@ -225,9 +242,17 @@ async function run() {
   await sleep(500);
   const rssEnd = treeRss(mp.pid);
   const zone = await getJson(`http://127.0.0.1:${port}/api/reqs/metrics/`);
+  const errorLog = readErrorLog(mp.prefix);
   await mp.stop();
   backend.close();
-  return { load, zone, rssStart, rssEnd, reloads, events, timeline, elapsed: (Date.now() - started) / 1000 };
+  return { load, zone, rssStart, rssEnd, reloads, events, timeline, errorLog, elapsed: (Date.now() - started) / 1000 };
+}
+
+/** The proxy's error log (its prefix is removed on stop), less the notices of reloads and the kill. */
+function readErrorLog(prefix) {
+  const file = path.join(prefix, 'logs/error.log');
+  if (!fs.existsSync(file)) return [];
+  return fs.readFileSync(file, 'utf8').split('\n').filter((l) => l !== '' && !/\[notice\]|exited on signal SIGKILL/.test(l));
 }
 
 // --- checks and report ----------------------------------------------------------------------------
@@ -287,6 +312,7 @@ function report(r, c) {
     '',
   ];
   if (r.load.failures.length > 0) lines.push('## First failures', '', ...r.load.failures.map((f) => `- ${f}`), '');
+  if (r.errorLog.length > 0) lines.push('## Error log', '', ...r.errorLog.slice(0, 20).map((l) => `    ${l}`), '');
   return lines.join('\n');
 }
 
