@@ -64,6 +64,12 @@ function startBackend() {
 /** Responses a socket has carried: a socket that carried one is a reused keep-alive connection. */
 const kAnswered = Symbol('answered');
 const MAX_TRIES = 4;
+/**
+ * A request unanswered this long is abandoned. Node's cluster master loses a connection it was
+ * handing to a worker that dies before acknowledging it (the handoff's reply never comes, the
+ * connection is neither redistributed nor closed): its client would wait for ever.
+ */
+const REQUEST_TIMEOUT_MS = 10_000;
 
 /**
  * One request. A keep-alive connection the server closes as the request goes out (a reload
@@ -75,20 +81,22 @@ function send(port, agent, client, kind, tries = 1) {
   const upload = kind === 'upload';
   const opts = { host: '127.0.0.1', port, agent, method: upload ? 'POST' : 'GET', path: `/${kind === 'api' ? 'api/' : kind}?c=client${client}&k=${kind}` };
   const retried = tries > 1;
+  const started = Date.now();
   return new Promise((resolve) => {
-    const req = http.request(opts, (res) => {
+    const req = http.request({ ...opts, timeout: REQUEST_TIMEOUT_MS }, (res) => {
       const socket = res.socket; // detached again by the time the response ends
       res.resume();
       res.on('end', () => {
         socket[kAnswered] = (socket[kAnswered] ?? 0) + 1;
-        resolve({ status: res.statusCode, retried });
+        resolve({ status: res.statusCode, retried, started });
       });
-      res.on('error', () => resolve({ error: 'response cut', retried }));
+      res.on('error', () => resolve({ error: 'response cut', retried, started }));
     });
+    req.on('timeout', () => req.destroy(new Error(`no answer in ${REQUEST_TIMEOUT_MS} ms`)));
     req.on('error', (err) => {
       const reused = (req.socket?.[kAnswered] ?? 0) > 0;
       if (reused && err.code === 'ECONNRESET' && tries < MAX_TRIES) resolve(send(port, agent, client, kind, tries + 1));
-      else resolve({ error: `${err.code ?? err.message} (${reused ? 'reused' : 'new'} connection, try ${tries})`, retried });
+      else resolve({ error: `${err.code ?? err.message} (${reused ? 'reused' : 'new'} connection, try ${tries})`, retried, started });
     });
     req.end(upload ? UPLOAD : undefined);
   });
@@ -118,16 +126,17 @@ class Load {
     }
   }
 
-  inKillWindow() {
-    const now = Date.now();
-    return this.killWindow !== null && now >= this.killWindow.from && now <= this.killWindow.to;
+  /** Whether a request alive from `started` until now overlapped the kill. */
+  inKillWindow(started = Date.now()) {
+    const w = this.killWindow;
+    return w !== null && started <= w.to && Date.now() >= w.from;
   }
 
   record(c, kind, r) {
     const t = this.tally[c];
     // A retried request's first try died with its connection: the kill's doing inside its window
     // (that try may have been counted), an idle keep-alive connection closed by a reload otherwise.
-    if (r.retried && this.inKillWindow()) t.cut++;
+    if (r.retried && this.inKillWindow(r.started)) t.cut++;
     else if (r.retried) this.retries++;
     if (r.status !== undefined) {
       t.answered++;
@@ -135,7 +144,7 @@ class Load {
       if (r.status !== EXPECTED_STATUS[kind]) this.fail(c, `${kind} answered ${r.status}`);
       return;
     }
-    if (this.inKillWindow()) t.cut++;
+    if (this.inKillWindow(r.started)) t.cut++;
     else this.fail(c, `${kind}: ${r.error}`);
   }
 
@@ -200,9 +209,20 @@ async function getJson(url) {
 async function run() {
   const backend = await startBackend();
   const port = await freePort();
+  const generation = 1;
+  const mp = await startMetricproxy(config(port, backend.address().port, generation), port);
+  try {
+    return await soak(mp, port, backend, generation);
+  } finally {
+    // Whatever happened, leave no proxy running.
+    await mp.stop();
+    backend.close();
+  }
+}
+
+async function soak(mp, port, backend, firstGeneration) {
+  let generation = firstGeneration;
   const backendPort = backend.address().port;
-  let generation = 1;
-  const mp = await startMetricproxy(config(port, backendPort, generation), port);
   const events = [];
   const log = (what) => events.push(`${((Date.now() - started) / 1000).toFixed(1)} s: ${what}`);
   const started = Date.now();
@@ -243,8 +263,6 @@ async function run() {
   const rssEnd = treeRss(mp.pid);
   const zone = await getJson(`http://127.0.0.1:${port}/api/reqs/metrics/`);
   const errorLog = readErrorLog(mp.prefix);
-  await mp.stop();
-  backend.close();
   return { load, zone, rssStart, rssEnd, reloads, events, timeline, errorLog, elapsed: (Date.now() - started) / 1000 };
 }
 
