@@ -22,11 +22,27 @@ const STAGE_REQUEST = 0;
 const STAGE_RESPONSE = 1;
 const STAGE_END = 2;
 
+/**
+ * parseMetricValue with a one-entry memo: under load most values repeat
+ * (`1`, a status, a $request_time of a few milliseconds shared by every
+ * directive of a request), and comparing a short string is cheaper than
+ * scanning it as strtod does.
+ */
+let lastValueText = '';
+let lastValue = 0;
+function metricValue(text: string): number {
+  if (text !== lastValueText) {
+    lastValue = parseMetricValue(text);
+    lastValueText = text;
+  }
+  return lastValue;
+}
+
 /** Records a stage's updates, in order; the engine commits them with the rest of this loop turn. */
 function run(engine: MetricEngine, list: readonly MetricDirective[], r: HttpContext): void {
   for (let i = 0; i < list.length; i++) {
     const m = list[i];
-    engine.record(m.zone, m.key.eval(r), parseMetricValue(m.value.eval(r)));
+    engine.record(m.zone, m.key.eval(r), metricValue(m.value.eval(r)));
   }
 }
 
