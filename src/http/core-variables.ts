@@ -66,7 +66,16 @@ function connectionId(r: HttpContext): number {
 }
 
 const hostname = os.hostname();
-const seconds = (s: number) => s.toFixed(3);
+/** Seconds with milliseconds, as nginx prints times; memoised, since a request's time is read by several directives. */
+let lastSeconds = 0;
+let lastSecondsText = '0.000';
+function seconds(s: number): string {
+  if (s !== lastSeconds) {
+    lastSecondsText = s.toFixed(3);
+    lastSeconds = s;
+  }
+  return lastSecondsText;
+}
 
 /** The nginx core variables (core.md, Variables). Getters are cheap and read the request lazily. */
 export function defineCoreVariables(v: VariableRegistry): void {
