@@ -1,7 +1,7 @@
 import * as http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sinkBackend, streamingBackend } from '../helpers/backends';
-import { freePorts, getJson, Proxy, request, startProxy } from '../helpers/proc';
+import { getJson, pidAt, Proxy, request, startOnFreePort } from '../helpers/proc';
 import { fdCount, waitFor } from '../helpers/sys';
 
 /**
@@ -26,9 +26,8 @@ const url = (p: string) => `http://127.0.0.1:${port}${p}`;
 beforeAll(async () => {
   sink = await sinkBackend();
   stream = await streamingBackend();
-  [port] = await freePorts(1);
-  proxy = await startProxy(
-    `
+  ({ proxy, port } = await startOnFreePort(
+    (port) => `
 http {
   metric_zone ends:1m count;
   server {
@@ -39,9 +38,8 @@ http {
     location /api/ { api /status/http/metric_zones/ends/metrics/; }
   }
 }`,
-    [port],
-  );
-  workerPid = Number((await request(url('/pid'))).body);
+  ));
+  workerPid = await pidAt(url('/pid'));
 });
 
 afterAll(async () => {

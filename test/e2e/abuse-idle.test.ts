@@ -1,6 +1,6 @@
 import type * as net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePorts, getJson, Proxy, request, startProxy } from '../helpers/proc';
+import { getJson, pidAt, Proxy, request, startOnFreePort } from '../helpers/proc';
 import { connect } from '../helpers/raw';
 import { fdCount, memoryMiB, waitFor } from '../helpers/sys';
 
@@ -22,9 +22,8 @@ let workerPid: number;
 const url = (p: string) => `http://127.0.0.1:${port}${p}`;
 
 beforeAll(async () => {
-  [port] = await freePorts(1);
-  proxy = await startProxy(
-    `
+  ({ proxy, port } = await startOnFreePort(
+    (port) => `
 events { worker_connections 12000; }
 http {
   server {
@@ -34,9 +33,8 @@ http {
     location /status/ { api /status/; }
   }
 }`,
-    [port],
-  );
-  workerPid = Number((await request(url('/pid'))).body);
+  ));
+  workerPid = await pidAt(url('/pid'));
 });
 
 afterAll(async () => proxy?.stop());

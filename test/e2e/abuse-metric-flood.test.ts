@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePorts, getJson, Proxy, request, startProxy } from '../helpers/proc';
+import { getJson, pidAt, Proxy, startOnFreePort } from '../helpers/proc';
 import { memoryMiB } from '../helpers/sys';
 
 /**
@@ -25,10 +25,9 @@ let workerPid: number;
 const url = (p: string) => `http://127.0.0.1:${port}${p}`;
 
 beforeAll(async () => {
-  [port] = await freePorts(1);
   const metrics = Array.from({ length: PER_REQUEST }, (_, i) => `metric flood $arg_k-${i};`).join(' ');
-  proxy = await startProxy(
-    `
+  ({ proxy, port } = await startOnFreePort(
+    (port) => `
 http {
   metric_zone flood:1m expire=on discard_key=old count;
   server {
@@ -38,9 +37,8 @@ http {
     location /api/ { api /status/http/metric_zones/flood/; }
   }
 }`,
-    [port],
-  );
-  workerPid = Number((await request(url('/pid'))).body);
+  ));
+  workerPid = await pidAt(url('/pid'));
 });
 
 afterAll(async () => proxy?.stop());

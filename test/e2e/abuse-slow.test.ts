@@ -1,6 +1,6 @@
 import type * as net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePorts, Proxy, request, startProxy } from '../helpers/proc';
+import { Proxy, request, startReturning } from '../helpers/proc';
 import { closedWithin, connect } from '../helpers/raw';
 
 /**
@@ -13,18 +13,7 @@ let proxy: Proxy;
 let port: number;
 
 beforeAll(async () => {
-  [port] = await freePorts(1);
-  proxy = await startProxy(
-    `
-http {
-  client_header_timeout 1s;
-  server {
-    listen 127.0.0.1:${port};
-    location / { return 200 "fast"; }
-  }
-}`,
-    [port],
-  );
+  ({ proxy, port } = await startReturning('fast', 'client_header_timeout 1s;'));
 });
 
 afterAll(async () => proxy?.stop());

@@ -1,6 +1,6 @@
 import type * as net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePorts, Proxy, request, runCli, startProxy } from '../helpers/proc';
+import { Proxy, request, runCli, startReturning } from '../helpers/proc';
 import { closedWithin, connect } from '../helpers/raw';
 import { isAlive, waitFor } from '../helpers/sys';
 
@@ -17,18 +17,7 @@ let proxy: Proxy;
 let port: number;
 
 beforeAll(async () => {
-  [port] = await freePorts(1);
-  proxy = await startProxy(
-    `
-http {
-  client_header_timeout 2s;
-  server {
-    listen 127.0.0.1:${port};
-    location / { return 200 "pid $pid"; }
-  }
-}`,
-    [port],
-  );
+  ({ proxy, port } = await startReturning('pid $pid', 'client_header_timeout 2s;'));
 });
 
 afterAll(async () => proxy?.stop());

@@ -1,5 +1,6 @@
 import { afterAll, expect, it } from 'vitest';
 import { approx, Example, startExample } from '../helpers/examples';
+import { UPLOAD_EXPOSITION } from '../helpers/upload-exposition';
 
 let ex: Example | undefined;
 afterAll(async () => ex?.stop());
@@ -18,20 +19,5 @@ it('the docs "upload" example: JSON branch and Prometheus template body', async 
   await ex.get('/upload/1');
   const reply = await ex.get('/prometheus/upload_metric/');
   expect(reply.status).toBe(200);
-  expect(reply.body).toBe(
-    [
-      '# Angie Prometheus template "upload_metric"',
-      '# TYPE stats histogram',
-      'stats{le="64"} 2',
-      'stats{le="256"} 2',
-      'stats{le="1024"} 2',
-      'stats{le="4096"} 4',
-      'stats{le="16384"} 5',
-      'stats{le="+Inf"} 6',
-      'stats_sum 82953',
-      'stats_count 6',
-      'avg_size 108.69376',
-      '',
-    ].join('\n'),
-  );
+  expect(reply.body).toBe(UPLOAD_EXPOSITION);
 });

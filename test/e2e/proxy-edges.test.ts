@@ -1,8 +1,6 @@
-import * as fs from 'node:fs';
 import * as http from 'node:http';
-import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePorts, makePrefix, Proxy, request, runCli, startBackend, startProxy } from '../helpers/proc';
+import { accessLog, freePorts, logLine, makePrefix, Proxy, request, runCli, startBackend, startProxy } from '../helpers/proc';
 import { rawExchange } from '../helpers/raw';
 
 /**
@@ -23,18 +21,6 @@ let eager: Backend;
 
 const url = (p: string) => `http://127.0.0.1:${port}${p}`;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function logLine(prefix: string): Promise<string> {
-  const log = path.join(proxy.prefix, 'logs/edges.log');
-  const deadline = Date.now() + 3000;
-  for (;;) {
-    const text = fs.existsSync(log) ? fs.readFileSync(log, 'utf8') : '';
-    const line = text.split('\n').find((l) => l.startsWith(`${prefix} `));
-    if (line !== undefined) return line;
-    if (Date.now() > deadline) throw new Error(`no log line for ${prefix}; log:\n${text}`);
-    await sleep(25);
-  }
-}
 
 interface Upload {
   status: number;
@@ -105,8 +91,7 @@ beforeAll(async () => {
 worker_processes 1;
 events { }
 http {
-  log_format edges '$request_uri $status $upstream_status $request_completion';
-  access_log logs/edges.log edges;
+  ${accessLog('edges', '$request_uri $status $upstream_status $request_completion')}
   client_max_body_size 4k;
   server {
     listen 127.0.0.1:${port};
@@ -139,7 +124,7 @@ describe('client_max_body_size with a chunked request body', () => {
     const r = await chunkedUpload('/limited?over', 64, 1024, 5);
     expect(r.status).toBe(413);
     expect(r.body).toContain('<title>413 ');
-    expect(await logLine('/limited?over')).toBe('/limited?over 413 - OK');
+    expect(await logLine(proxy, 'edges', '/limited?over')).toBe('/limited?over 413 - OK');
     await sleep(200);
     expect(sink.whole()).toBe(wholeBefore);
   });
@@ -147,7 +132,7 @@ describe('client_max_body_size with a chunked request body', () => {
   it('answers 413 for a body sent in one burst', async () => {
     const r = await chunkedUpload('/limited?burst', 1, 64 * 1024);
     expect(r.status).toBe(413);
-    expect(await logLine('/limited?burst')).toBe('/limited?burst 413 - OK');
+    expect(await logLine(proxy, 'edges', '/limited?burst')).toBe('/limited?burst 413 - OK');
   });
 
   it('client_max_body_size 0 lets any chunked body through', async () => {
@@ -160,7 +145,7 @@ describe('client_max_body_size with a chunked request body', () => {
     expect(r.status).toBe(200);
     expect(r.body.startsWith('started\n')).toBe(true);
     expect(r.aborted).toBe(true);
-    expect(await logLine('/eager')).toBe('/eager 200 200 -');
+    expect(await logLine(proxy, 'edges', '/eager')).toBe('/eager 200 200 -');
   });
 });
 
@@ -174,7 +159,7 @@ describe('an Upgrade request answered without switching protocols', () => {
     const reply = await rawExchange(port, `GET ${p}?upgrade HTTP/1.1\r\nHost: x\r\n${UPGRADE}\r\n`, { timeoutMs: 3000 });
     expect(reply.statuses).toEqual([status]);
     expect(reply.closed).toBe(true);
-    expect(await logLine(`${p}?upgrade`)).toMatch(new RegExp(`^${p.replace('/', '\\/')}\\?upgrade ${status} `));
+    expect(await logLine(proxy, 'edges', `${p}?upgrade`)).toMatch(new RegExp(`^${p.replace('/', '\\/')}\\?upgrade ${status} `));
   });
 });
 

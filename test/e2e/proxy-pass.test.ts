@@ -1,13 +1,9 @@
-import * as crypto from 'node:crypto';
-import * as fs from 'node:fs';
 import * as http from 'node:http';
-import type { Socket } from 'node:net';
-import * as path from 'node:path';
 import { WebSocket } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePorts, Proxy, request, startBackend, startProxy } from '../helpers/proc';
-
-type Backend = Awaited<ReturnType<typeof startBackend>>;
+import { attachWebSocketEcho, Backend } from '../helpers/backends';
+import { accessLog, freePorts, logLine, Proxy, request, startBackend, startProxy } from '../helpers/proc';
+import { childPids, memoryMiB, waitFor } from '../helpers/sys';
 
 /** A backend answering with its name, plus what it saw, and counting its TCP connections. */
 async function namedBackend(name: string): Promise<Backend & { connections: () => number }> {
@@ -23,46 +19,6 @@ async function namedBackend(name: string): Promise<Backend & { connections: () =
   });
   b.server.on('connection', () => connections++);
   return { ...b, connections: () => connections };
-}
-
-/** Minimal RFC 6455 echo server: unmasks client frames, echoes them unmasked (payloads < 126 bytes). */
-function attachWebSocketEcho(server: http.Server): void {
-  server.on('upgrade', (req: http.IncomingMessage, socket: Socket) => {
-    if (req.url === '/decline') {
-      socket.end('HTTP/1.1 426 Upgrade Required\r\nContent-Length: 9\r\nConnection: close\r\n\r\nno switch');
-      return;
-    }
-    const accept = crypto.createHash('sha1').update(`${req.headers['sec-websocket-key']}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
-    socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
-    socket.on('data', (frame: Buffer) => {
-      const opcode = frame[0] & 0x0f;
-      const len = frame[1] & 0x7f;
-      const mask = frame.subarray(2, 6);
-      const payload = Buffer.from(frame.subarray(6, 6 + len).map((b, i) => b ^ mask[i % 4]));
-      socket.write(Buffer.concat([Buffer.from([0x80 | opcode, payload.length]), payload]));
-      if (opcode === 0x8) socket.end();
-    });
-  });
-}
-
-function workerPid(masterPid: number): number {
-  const children = fs.readFileSync(`/proc/${masterPid}/task/${masterPid}/children`, 'utf8').trim().split(/\s+/);
-  return Number(children[0]);
-}
-
-function memoryMiB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
-  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)![1]) / 1024;
-}
-
-async function waitFor<T>(probe: () => T | undefined, ms = 3000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 let proxy: Proxy;
@@ -111,15 +67,14 @@ beforeAll(async () => {
   });
   stream = { ...streamBackend, closedEarly: () => closedEarly };
   ws = await startBackend((_req, res) => res.end('not a websocket request'));
-  attachWebSocketEcho(ws.server);
+  attachWebSocketEcho(ws.server, { decline: '/decline' });
 
   proxy = await startProxy(
     `
 worker_processes 1;
 events { }
 http {
-  log_format up '$request_uri $status $upstream_addr|$upstream_status|$upstream_bytes_received';
-  access_log logs/proxy.log up;
+  ${accessLog('up', '$request_uri $status $upstream_addr|$upstream_status|$upstream_bytes_received')}
   add_header X-Up "$upstream_addr|$upstream_status" always;
   upstream weighted { server 127.0.0.1:${a.port} weight=3; server 127.0.0.1:${b.port}; }
   upstream failover { server 127.0.0.1:${deadPort}; server 127.0.0.1:${a.port}; }
@@ -240,7 +195,7 @@ describe('proxy_pass', () => {
   });
 
   it('streams a 200 MB upload with flat memory', async () => {
-    const worker = workerPid(proxy.child.pid!);
+    const worker = childPids(proxy.child.pid!)[0];
     const rssBefore = memoryMiB(worker, 'VmRSS');
     const total = 200 * 1024 * 1024;
     const received = await new Promise<string>((resolve, reject) => {
@@ -290,7 +245,7 @@ describe('proxy_pass', () => {
       req.on('close', () => resolve());
       req.on('error', () => undefined);
     });
-    await waitFor(() => (stream.closedEarly() > before ? true : undefined));
+    await waitFor(() => (stream.closedEarly() > before ? true : undefined), 3000);
   });
 });
 
@@ -304,11 +259,7 @@ describe('WebSocket', () => {
     });
     expect(echoed).toBe('hello through the proxy');
     socket.close();
-    const log = path.join(proxy.prefix, 'logs/proxy.log');
-    const line = await waitFor(() => {
-      const text = fs.existsSync(log) ? fs.readFileSync(log, 'utf8') : '';
-      return text.split('\n').find((l) => l.startsWith('/ws/echo '));
-    });
+    const line = await logLine(proxy, 'up', '/ws/echo');
     expect(line).toMatch(new RegExp(`^/ws/echo 101 127\\.0\\.0\\.1:${ws.port}\\|101\\|\\d+$`));
   });
 

@@ -1,3 +1,4 @@
+import * as crypto from 'node:crypto';
 import * as http from 'node:http';
 import * as net from 'node:net';
 import { startBackend } from './proc';
@@ -168,6 +169,33 @@ export function startKeepAliveClosing(): Promise<TcpBackend> {
         if (++heads === 1) socket.write('HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: keep-alive\r\n\r\nfresh');
         else return void socket.end();
       }
+    });
+  });
+}
+
+/**
+ * A minimal RFC 6455 echo on `server`'s upgrades: unmasks client frames and
+ * echoes them unmasked (payloads < 126 bytes); a close frame is echoed, then
+ * the socket ends. A request for `decline` is refused with 426 instead;
+ * `onTunnel` sees every socket switched to WebSocket (the backend's close()
+ * does not know upgraded ones).
+ */
+export function attachWebSocketEcho(server: http.Server, opts: { decline?: string; onTunnel?: (socket: net.Socket) => void } = {}): void {
+  server.on('upgrade', (req: http.IncomingMessage, socket: net.Socket) => {
+    if (opts.decline !== undefined && req.url === opts.decline) {
+      socket.end('HTTP/1.1 426 Upgrade Required\r\nContent-Length: 9\r\nConnection: close\r\n\r\nno switch');
+      return;
+    }
+    opts.onTunnel?.(socket);
+    const accept = crypto.createHash('sha1').update(`${req.headers['sec-websocket-key']}258EAFA5-E914-47DA-95CA-C5AB0DC85B11`).digest('base64');
+    socket.write(`HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: ${accept}\r\n\r\n`);
+    socket.on('data', (frame: Buffer) => {
+      const opcode = frame[0] & 0x0f;
+      const len = frame[1] & 0x7f;
+      const mask = frame.subarray(2, 6);
+      const payload = Buffer.from(frame.subarray(6, 6 + len).map((b, i) => b ^ mask[i % 4]));
+      socket.write(Buffer.concat([Buffer.from([0x80 | opcode, payload.length]), payload]));
+      if (opcode === 0x8) socket.end();
     });
   });
 }

@@ -165,3 +165,56 @@ export async function startBackend(handler: http.RequestListener, port = 0): Pro
       }),
   };
 }
+
+/**
+ * Config lines for an access log `logs/<name>.log` written in `format`
+ * (a log_format of the same name); logLine() reads it back.
+ */
+export function accessLog(name: string, format: string): string {
+  return `log_format ${name} '${format}';\n  access_log logs/${name}.log ${name};`;
+}
+
+/**
+ * The first line of the proxy's `logs/<name>.log` that starts with
+ * `${prefix} `, waiting up to `timeoutMs` for it to be written; throws with
+ * the log's text if it is not.
+ */
+export async function logLine(p: Proxy, name: string, prefix: string, timeoutMs = 3000): Promise<string> {
+  const log = path.join(p.prefix, `logs/${name}.log`);
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const text = fs.existsSync(log) ? fs.readFileSync(log, 'utf8') : '';
+    const line = text.split('\n').find((l) => l.startsWith(`${prefix} `));
+    if (line !== undefined) return line;
+    if (Date.now() > deadline) throw new Error(`no log line for ${prefix}; log:\n${text}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** Starts the CLI on `config(port)` for one free port, once that port accepts connections. */
+export async function startOnFreePort(config: (port: number) => string): Promise<{ proxy: Proxy; port: number }> {
+  const [port] = await freePorts(1);
+  return { proxy: await startProxy(config(port), [port]), port };
+}
+
+/** The pid of the worker answering `url` (a `return 200 $pid;` location). */
+export async function pidAt(url: string): Promise<number> {
+  return Number((await request(url)).body);
+}
+
+/**
+ * A proxy on one free port answering every request 200 `body` (a `return`
+ * text: variables allowed), with `httpDirectives` at the http level.
+ */
+export function startReturning(body: string, httpDirectives: string): Promise<{ proxy: Proxy; port: number }> {
+  return startOnFreePort(
+    (port) => `
+http {
+  ${httpDirectives}
+  server {
+    listen 127.0.0.1:${port};
+    location / { return 200 "${body}"; }
+  }
+}`,
+  );
+}

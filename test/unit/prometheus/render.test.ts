@@ -3,6 +3,7 @@ import { fromValue, lazyObject, ReadCtx, StaticObject } from '../../../src/api/t
 import type { HttpContext } from '../../../src/http/context';
 import { VariableRegistry } from '../../../src/http/variables';
 import { renderTemplate } from '../../../src/prometheus/render';
+import { UPLOAD_EXPOSITION } from '../../helpers/upload-exposition';
 import { parseExposition, templateOf } from './helpers';
 
 const ctx = new ReadCtx();
@@ -27,22 +28,7 @@ describe('renderTemplate', () => {
       angie: { stats: { '64': 2, '256': 2, '1024': 2, '4096': 4, '16384': 5, '+Inf': 6 }, sum: 82953, count: 6, avg_size: 108.69376 },
     });
     const text = renderTemplate(templateOf('upload_metric', UPLOAD_TEMPLATE), tree, ctx);
-    expect(text).toBe(
-      [
-        '# Angie Prometheus template "upload_metric"',
-        '# TYPE stats histogram',
-        'stats{le="64"} 2',
-        'stats{le="256"} 2',
-        'stats{le="1024"} 2',
-        'stats{le="4096"} 4',
-        'stats{le="16384"} 5',
-        'stats{le="+Inf"} 6',
-        'stats_sum 82953',
-        'stats_count 6',
-        'avg_size 108.69376',
-        '',
-      ].join('\n'),
-    );
+    expect(text).toBe(UPLOAD_EXPOSITION);
     const families = parseExposition(text);
     expect(families.map((f) => [f.name, f.type])).toEqual([
       ['stats', 'HISTOGRAM'],
