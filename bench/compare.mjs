@@ -1,7 +1,7 @@
 // Side by side: the same wrk load (keep-alive, bounded in time) against the same backend, directly
 // and through each proxy; every setup runs --rounds times in alternating order; medians of req/s,
 // p50, p99 and proxy CPU per 10k requests go to the terminal and bench/results/latest.md.
-// Usage: node bench/compare.mjs [--seconds 5] [--rounds 3] [--warmup 1] [--only key,key]
+// Usage: node bench/compare.mjs [--seconds 5] [--rounds 5] [--warmup 1] [--only key,key]
 //                               [--connections 64] [--threads 2] [--out latest.md]
 // Before/after: --builds base=node_modules/.cache/mp-bench/base/dist,now=dist runs every metricproxy
 // setup once per build, interleaved (keys gain @name: --only mp-4m-1w@base,mp-4m-1w@now).
@@ -9,13 +9,13 @@
 // (bench/results/latest.json) with the current profile.md and analysis.md, without running anything.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { BENCH, CLI, ROOT, ensureNginx, ensureWrk, machineDescription, measure, parseArgs, waitQuiet, writeResult } from './lib.mjs';
+import { BENCH, CLI, ROOT, ensureNginx, ensureWrk, machineDescription, measureQuiet, OTHER_LOAD_LIMIT, parseArgs, writeResult } from './lib.mjs';
 import { goalsTable, resultsTable, summarise } from './report.mjs';
 import { buildSetups, proxySetups, startBackend } from './setups.mjs';
 
 const opts = parseArgs(process.argv.slice(2), {
   seconds: 5,
-  rounds: 3,
+  rounds: 5,
   warmup: 1,
   connections: 64,
   threads: 2,
@@ -41,28 +41,12 @@ function selectedSetups() {
   return all.filter((s) => keys.includes(s.key));
 }
 
-/** Cores the rest of the machine may use during a run before it is repeated (up to 3 tries). */
-const OTHER_LOAD_LIMIT = 0.2;
-
-async function runClean(setup, backend) {
-  for (let attempt = 1; ; attempt++) {
-    const r = await runOnce(setup, backend);
-    const other = r.otherCpu / r.seconds;
-    if (other <= OTHER_LOAD_LIMIT || attempt === 3) return r;
-    console.log(`  (rerun: the rest of the machine used ${other.toFixed(2)} cores during that run)`);
-  }
-}
-
 async function runOnce(setup, backend) {
   const load = { seconds: opts.seconds, warmup: opts.warmup, connections: opts.connections, threads: opts.threads };
-  if (setup === BACKEND) {
-    await waitQuiet();
-    return measure(`http://127.0.0.1:${backend.port}/`, { ...load, proxyPid: backend.pid });
-  }
+  if (setup === BACKEND) return measureQuiet(`http://127.0.0.1:${backend.port}/`, { ...load, proxyPid: backend.pid });
   const proxy = await setup.start(backend.port);
   try {
-    await waitQuiet();
-    return measure(`http://127.0.0.1:${proxy.port}/`, { ...load, proxyPid: proxy.pid, backendPid: backend.pid });
+    return await measureQuiet(`http://127.0.0.1:${proxy.port}/`, { ...load, proxyPid: proxy.pid, backendPid: backend.pid });
   } finally {
     await proxy.stop();
   }
@@ -74,7 +58,7 @@ async function runMatrix(setups, backend) {
   for (let round = 0; round < opts.rounds; round++) {
     const order = round % 2 === 0 ? setups : [...setups].reverse();
     for (const setup of order) {
-      const r = await runClean(setup, backend);
+      const r = await runOnce(setup, backend);
       runs.get(setup.key).push(r);
       const other = (r.otherCpu / r.seconds).toFixed(2);
       console.log(`round ${round + 1}/${opts.rounds}  ${setup.name.padEnd(48)} ${r.rps.toFixed(0).padStart(7)} req/s  p99 ${r.p99.toFixed(2)} ms  other ${other} cores`);
@@ -98,7 +82,7 @@ function render(setups, summaries) {
   md += 'wrk, the backend and the proxy share the same 2 cores; "other cores" is what the rest of the machine used meanwhile ';
   md += `(each run waits, up to a minute, for other load to drop below 0.15 cores before it starts, and is repeated, up to 3 tries, when other load passed ${OTHER_LOAD_LIMIT} cores during it).\n\n`;
   md += resultsTable(setups.map((s) => [s.name, summaries.get(s.key)]));
-  md += `\n## Goals\n\n${goalsTable(by)}`;
+  md += `\n## Goals\n\nEach ratio is the median over rounds of the ratio within a round (runs of one round are close in time).\n\n${goalsTable(by)}`;
   if (opts.builds) return md;
   return md + appendix('results/profile.md').replace(/^# /m, '## ') + appendix('analysis.md');
 }

@@ -78,6 +78,15 @@ async function stopChild(child, signal = 'SIGTERM', graceMs = 5000) {
   clearTimeout(timer);
 }
 
+/** Programs started and not yet stopped: stopped (by pid) if the bench itself is interrupted. */
+const running = new Set();
+
+async function stopAllAndExit(signal) {
+  await Promise.all([...running].map((stop) => stop()));
+  process.exit(signal === 'SIGINT' ? 130 : 143);
+}
+for (const signal of ['SIGINT', 'SIGTERM']) process.once(signal, () => void stopAllAndExit(signal));
+
 /**
  * Starts a program that listens on `port`; returns { pid, child, stop }.
  * `dir` (a temp dir) is removed on stop. `env` adds to this process's environment.
@@ -90,14 +99,13 @@ export async function startProgram(cmd, args, { port, env = {}, dir, stopSignal 
     await stopChild(child, 'SIGKILL');
     throw e;
   }
-  return {
-    child,
-    pid: child.pid,
-    async stop() {
-      await stopChild(child, stopSignal);
-      if (dir) fs.rmSync(dir, { recursive: true, force: true });
-    },
+  const stop = async () => {
+    running.delete(stop);
+    await stopChild(child, stopSignal);
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
   };
+  running.add(stop);
+  return { child, pid: child.pid, stop };
 }
 
 /**
@@ -265,6 +273,23 @@ export function measure(url, { proxyPid, backendPid, seconds, warmup = 1, ...wrk
   // What the machine did besides wrk, the proxy and the backend (other people's processes, the kernel).
   const otherCpu = Math.max(0, busy - r.wrkCpu - proxyCpu - backendCpu);
   return { ...r, seconds, proxyCpu, backendCpu, otherCpu };
+}
+
+/** Cores the rest of the machine may use during a run before it is repeated. */
+export const OTHER_LOAD_LIMIT = 0.2;
+
+/**
+ * measure() once the machine is quiet (waitQuiet), repeated (up to 3 tries in all) when the rest
+ * of the machine used more than OTHER_LOAD_LIMIT cores during the run.
+ */
+export async function measureQuiet(url, opts) {
+  for (let attempt = 1; ; attempt++) {
+    await waitQuiet();
+    const r = measure(url, opts);
+    const other = r.otherCpu / r.seconds;
+    if (other <= OTHER_LOAD_LIMIT || attempt === 3) return r;
+    console.log(`  (rerun: the rest of the machine used ${other.toFixed(2)} cores during that run)`);
+  }
 }
 
 // --- statistics and output --------------------------------------------------------------------

@@ -1,35 +1,39 @@
-// The hot paths measured by bench/micro.mjs, built from the compiled modules of the build under test
-// (dist/, or MP_DIST). Each case is { name, ops (per call), run() }, plus close() for its resources.
+// The hot paths measured by bench/micro.mjs, built from the compiled modules of a build (dist/, or
+// MP_DIST, or another given). Each case is { name, ops (per call), run() }, plus close() for its resources.
 import { createRequire } from 'node:module';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DIST, tempDir } from './lib.mjs';
 
-const load = (rel) => createRequire(path.join(DIST, 'x.js'))(`./${rel}`);
+/** The compiled modules the cases use, from one build (two builds can be measured in one process). */
+function modulesOf(dist) {
+  const load = (rel) => createRequire(path.join(dist, 'x.js'))(`./${rel}`);
+  return {
+    ...load('metric/store/lmdb-store'),
+    ...load('metric/engine'),
+    ...load('http/commit'),
+    ...load('metric/modes'),
+    ...load('config/load'),
+    ...load('http/context'),
+    ...load('http/variables'),
+    ...load('http/locations'),
+    ...load('metric/api'),
+    ...load('api/tree'),
+    ...load('api/json'),
+  };
+}
 
-const { MetricStore } = load('metric/store/lmdb-store');
-const { MetricEngine } = load('metric/engine');
-const { CommitQueue } = load('http/commit');
-const { parseMetricSpec } = load('metric/modes');
-const { loadConfig } = load('config/load');
-const { HttpContext } = load('http/context');
-const { ComplexValue } = load('http/variables');
-const { findLocation } = load('http/locations');
-const { metricZonesNode } = load('metric/api');
-const { withReadCtx } = load('api/tree');
-const { renderJson } = load('api/json');
-
-function zoneDef(name, size, modeArgs) {
-  const { mode, params } = parseMetricSpec(modeArgs);
+function zoneDef(m, name, size, modeArgs) {
+  const { mode, params } = m.parseMetricSpec(modeArgs);
   return { name, size, expire: false, complex: false, metrics: [{ name: mode.name, mode, params }], file: 'bench', line: 1 };
 }
 
 /** The zones of bench/configs.mjs's 4-metric set, and one request's updates to them. */
-const FOUR_ZONES = [
-  zoneDef('methods', 1 << 20, ['count']),
-  zoneDef('times', 4 << 20, ['histogram', '0.005', '0.01', '0.05', '0.1', '0.5', '1', 'inf']),
-  zoneDef('status', 1 << 20, ['average', 'exp']),
-  zoneDef('inflight', 1 << 20, ['gauge']),
+const fourZones = (m) => [
+  zoneDef(m, 'methods', 1 << 20, ['count']),
+  zoneDef(m, 'times', 4 << 20, ['histogram', '0.005', '0.01', '0.05', '0.1', '0.5', '1', 'inf']),
+  zoneDef(m, 'status', 1 << 20, ['average', 'exp']),
+  zoneDef(m, 'inflight', 1 << 20, ['gauge']),
 ];
 const ONE_REQUEST = [
   { zone: 'inflight', key: 'all', value: 1 },
@@ -39,9 +43,9 @@ const ONE_REQUEST = [
   { zone: 'inflight', key: 'all', value: -1 },
 ];
 
-function storeCases() {
+function storeCases(m) {
   const dir = tempDir('micro-store');
-  const store = MetricStore.open(dir, FOUR_ZONES);
+  const store = m.MetricStore.open(dir, fourZones(m));
   const one = [ONE_REQUEST[1]];
   return [
     { name: 'MetricStore.applyBatch: 1 count update, own transaction', ops: 1, run: () => store.applyBatch(one) },
@@ -50,18 +54,18 @@ function storeCases() {
   ];
 }
 
-function engineWith(zones) {
+function engineWith(m, zones) {
   const dir = tempDir('micro-engine');
-  const engine = new MetricEngine();
+  const engine = new m.MetricEngine();
   for (const z of zones) engine.zones.set(z.name, z);
-  const commits = new CommitQueue();
+  const commits = new m.CommitQueue();
   engine.open(dir, commits);
   return { engine, commits, close: async () => (await engine.close(), fs.rmSync(dir, { recursive: true, force: true })) };
 }
 
 /** Group commit: `perTurn` requests record their updates, then one commit (per request, so ops = perTurn). */
-function engineCases() {
-  const { engine, commits, close } = engineWith(FOUR_ZONES);
+function engineCases(m) {
+  const { engine, commits, close } = engineWith(m, fourZones(m));
   const turn = (perTurn) => () => {
     for (let i = 0; i < perTurn; i++) engine.apply(ONE_REQUEST);
     commits.flushNow();
@@ -71,6 +75,27 @@ function engineCases() {
     { name: 'engine group commit: 16 requests per loop turn, per request', ops: 16, run: turn(16) },
     { close },
   ];
+}
+
+/** 16 count updates per commit to random keys among the first `keys` of a zone holding 100,000. */
+function keyCountCases(m) {
+  const { engine, commits, close } = engineWith(m, [zoneDef(m, 'wide', 32 << 20, ['count'])]);
+  engine.store.applyBatch(Array.from({ length: 100_000 }, (_, i) => ({ zone: 'wide', key: `/k/${i}`, value: 1 })));
+  const randomTurns = (keys) => {
+    const update = () => ({ zone: 'wide', key: `/k/${Math.floor(Math.random() * keys)}`, value: 1 });
+    const turns = Array.from({ length: 256 }, () => Array.from({ length: 16 }, update));
+    let i = 0;
+    return () => {
+      engine.apply(turns[i++ & 255]);
+      commits.flushNow();
+    };
+  };
+  const cases = [10, 1000, 100_000].map((keys) => ({
+    name: `engine group commit: 16 updates per turn to random keys among ${keys.toLocaleString('en')}, per update`,
+    ops: 16,
+    run: randomTurns(keys),
+  }));
+  return [...cases, { close }];
 }
 
 function fiftyLocations() {
@@ -84,42 +109,44 @@ function fiftyLocations() {
 }
 
 /** A loaded runtime (no worker init: nothing opens) for variables and locations. */
-function runtime() {
+function runtime(m) {
   const text = `http { server { listen 127.0.0.1:1; ${fiftyLocations().join('\n')} } }`;
-  return loadConfig('/tmp/micro.conf', { prefix: '/tmp', text }).runtime;
+  return m.loadConfig('/tmp/micro.conf', { prefix: '/tmp', text }).runtime;
 }
 
-function fakeRequest(rt, url) {
+function fakeRequest(m, rt, url) {
   const req = { method: 'GET', url, headers: { host: 'bench' }, httpVersion: '1.1', rawHeaders: [], socket: {} };
-  const r = new HttpContext(req, {}, rt, 1);
+  const r = new m.HttpContext(req, {}, rt, 1);
   r.uri = url;
   r.status = 200;
   return r;
 }
 
-function requestCases() {
-  const rt = runtime();
-  const value = ComplexValue.compile('$uri=$request_time', rt.variables, 'bench', 1);
-  const r = fakeRequest(rt, '/api/users/42');
+function requestCases(m) {
+  const rt = runtime(m);
+  const value = m.ComplexValue.compile('$uri=$request_time', rt.variables, 'bench', 1);
+  const r = fakeRequest(m, rt, '/api/users/42');
   const locations = rt.servers[0].locations;
-  const regexHit = fakeRequest(rt, '/re13/42');
+  const regexHit = fakeRequest(m, rt, '/re13/42');
   return [
     { name: 'ComplexValue.eval("$uri=$request_time")', ops: 1, run: () => value.eval(r) },
-    { name: 'findLocation over 50 locations: nested prefix /api/users/42', ops: 1, run: () => findLocation(r, locations, r.uri) },
-    { name: 'findLocation over 50 locations: last regex /re13/42', ops: 1, run: () => findLocation(regexHit, locations, regexHit.uri) },
+    { name: 'findLocation over 50 locations: nested prefix /api/users/42', ops: 1, run: () => m.findLocation(r, locations, r.uri) },
+    { name: 'findLocation over 50 locations: last regex /re13/42', ops: 1, run: () => m.findLocation(regexHit, locations, regexHit.uri) },
   ];
 }
 
-function apiCases() {
-  const { engine, close } = engineWith([zoneDef('big', 4 << 20, ['histogram', '0.1', '1', 'inf'])]);
+function apiCases(m) {
+  const { engine, close } = engineWith(m, [zoneDef(m, 'big', 4 << 20, ['histogram', '0.1', '1', 'inf'])]);
   const updates = Array.from({ length: 10_000 }, (_, i) => ({ zone: 'big', key: `/item/${i}`, value: i / 1000 }));
   engine.store.applyBatch(updates);
-  const zones = metricZonesNode(engine);
-  const render = () => withReadCtx((ctx) => renderJson(zones.get('big', ctx), ctx, false));
+  const zones = m.metricZonesNode(engine);
+  const render = () => m.withReadCtx((ctx) => m.renderJson(zones.get('big', ctx), ctx, false));
   if (!render().includes('/item/9999')) throw new Error('the API render lost keys');
   return [{ name: 'API render of a 10,000-key histogram zone (JSON, one read transaction)', ops: 1, run: render }, { close }];
 }
 
-export function microCases() {
-  return [...storeCases(), ...engineCases(), ...requestCases(), ...apiCases()];
+/** Every case, built on the modules of the build in `dist`. */
+export function microCases(dist = DIST) {
+  const m = modulesOf(dist);
+  return [...storeCases(m), ...engineCases(m), ...keyCountCases(m), ...requestCases(m), ...apiCases(m)];
 }

@@ -97,7 +97,7 @@ async function main() {
   fs.writeFileSync(path.join(BENCH, 'results', `${setup.key}.cpuprofile`), JSON.stringify(profile));
   let md = `# Profile: ${setup.name}\n\n`;
   md += `\`node bench/profile.mjs\`: the worker under \`--cpu-prof\` while wrk (-t2 -c64, ${opts.seconds} s, after 1 s warm-up) loads it. `;
-  md += `Self time, so a function's callees are not in its number; the full profile is bench/results/${setup.key}.cpuprofile (not committed; open it in Chrome DevTools).\n\n`;
+  md += `Self time (a function's callees are not in its number; src/...ts names with the line numbers of the compiled dist/*.js); the full profile is bench/results/${setup.key}.cpuprofile (not committed; open it in Chrome DevTools).\n\n`;
   md += summariseProfile(profile, opts);
   console.log(`\n${md}`);
   writeResult('profile.md', md);
