@@ -143,6 +143,10 @@ class Attempt implements Dispatcher.DispatchHandler {
   private headerMs: number | undefined;
   /** A passed-through 5xx that proxy_next_upstream names still counts against the peer. */
   private countsAsFailure = false;
+  /** Body bytes still to come when the upstream sized its body (Content-Length). */
+  private bodyLeft: number | undefined;
+  /** The last bytes of a sized body: they leave once the request's on=end writes are committed. */
+  private held: Buffer | undefined;
 
   constructor(
     private readonly pr: ProxyRequest,
@@ -206,6 +210,14 @@ class Attempt implements Dispatcher.DispatchHandler {
   onData(chunk: Buffer): boolean {
     this.bodyStarted = true;
     this.record.bytesReceived += chunk.length;
+    if (this.bodyLeft !== undefined) {
+      this.bodyLeft -= chunk.length;
+      // With its last byte a client has the whole response: hold that chunk for endResponse.
+      if (this.bodyLeft <= 0) {
+        this.held = this.held === undefined ? chunk : Buffer.concat([this.held, chunk]);
+        return true;
+      }
+    }
     const r = this.pr.r;
     r.bodyBytesSent += chunk.length;
     if (r.res.write(chunk)) {
@@ -220,7 +232,9 @@ class Attempt implements Dispatcher.DispatchHandler {
   onComplete(): void {
     if (this.done) return;
     this.end(this.countsAsFailure);
-    endResponse(this.pr.r);
+    const last = this.held;
+    this.held = undefined;
+    endResponse(this.pr.r, last);
   }
 
   onError(err: Error): void {
@@ -281,6 +295,8 @@ class Attempt implements Dispatcher.DispatchHandler {
       return false;
     }
     this.responded = true;
+    const length = Number(head.client['content-length']);
+    if (Number.isSafeInteger(length) && length > 0 && r.req.method !== 'HEAD') this.bodyLeft = length;
     // Node holds the head back to send it with the first body bytes; body bytes parsed from the same
     // socket read arrive before this microtask, so only a head with nothing behind it goes out alone.
     queueMicrotask(this.flushHeadIfIdle);
