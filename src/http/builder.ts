@@ -1,4 +1,4 @@
-import { ConfigError, ConfigWarning } from '../config/errors';
+import type { ConfigWarning } from '../config/errors';
 import { Registry, Scope } from '../config/registry';
 import type { Module } from '../module';
 import { ApiTree } from '../api/tree';
@@ -89,9 +89,5 @@ export class Builder {
   /** Resolves `path` against the prefix as nginx does for relative paths. */
   resolvePath(p: string): string {
     return require('node:path').resolve(this.prefix, p);
-  }
-
-  fail(message: string, file?: string, line?: number): never {
-    throw new ConfigError(message, file, line);
   }
 }

@@ -16,7 +16,7 @@ import { proxyState } from '../proxy/module';
 import { StatusBoard } from './board';
 import { RequestBytes, StatusRecorder } from './recorder';
 import { SelfMetrics } from './self-metrics';
-import { emptyZone } from './snapshot';
+import { emptyZone, processExists } from './snapshot';
 import { angieNode, connectionsNode, CountsOf, InstanceInfo, upstreamsNode, zonesNode } from './tree';
 
 const NAME = 'status';
@@ -71,15 +71,6 @@ function selfHandler(state: StatusState): ContentHandler {
   };
 }
 
-function isProcessAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** Per worker: the records in the store, the flush timer, and on exit the fold into the retired record. */
 function startWorker(b: Builder, state: StatusState, rt: Runtime): void {
   state.runtime = rt;
@@ -88,7 +79,7 @@ function startWorker(b: Builder, state: StatusState, rt: Runtime): void {
   if (store === undefined) throw new Error('status: the store is not open');
   // The master's pid names this instance: a reload keeps counting, a restart starts over.
   const records = WorkerRecords.open(store.env, process.ppid, process.pid);
-  records.prune(isProcessAlive);
+  records.prune(processExists);
   state.board.open(records);
   const self = state.selfUsed ? state.selfMetrics() : undefined;
   self?.open(records);

@@ -163,7 +163,8 @@ function addCounts(into: StatusCounts, from: StatusCounts, live: boolean): void 
 /** A snapshot written this recently is live even if its process cannot be checked. */
 export const STALE_AFTER_MS = 1000;
 
-function processExists(pid: number): boolean {
+/** Whether a process with this pid exists (EPERM: it does, owned by someone else). */
+export function processExists(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
