@@ -1,6 +1,6 @@
 import { ConfigError } from '../config/errors';
 import type { Directive } from '../config/parser';
-import { parseSize } from '../config/values';
+import { parseSize, parseTime } from '../config/values';
 import { ComplexValue, toBytes, VariableRegistry } from '../http/variables';
 import { parseMetricSpec } from './modes';
 import { MIN_ZONE_SIZE, ZoneDef, ZoneMetric } from './zone';
@@ -30,11 +30,19 @@ function parseZoneSpec(spec: string): { name: string; size: number } {
 interface ZoneOptions {
   expire: boolean;
   discardKey?: string;
+  ttl?: number;
   /** Index of the first argument that is not a zone option. */
   next: number;
 }
 
-/** Reads `expire=` and `discard_key=` after the zone spec; stops at the first other word. */
+/** `ttl=TIME`: a positive nginx time (`30s`, `5m`, `1h30m`; a bare number is seconds). */
+function parseTtl(text: string): number {
+  const ms = parseTime(text);
+  if (ms === undefined || ms === 0) throw new ConfigError(`invalid ttl "${text}"`);
+  return ms;
+}
+
+/** Reads `expire=`, `discard_key=` and `ttl=` after the zone spec; stops at the first other word. */
 function parseZoneOptions(args: string[], start: number, strict: boolean): ZoneOptions {
   const opts: ZoneOptions = { expire: false, next: start };
   for (let i = start; i < args.length; i++, opts.next = i) {
@@ -46,6 +54,8 @@ function parseZoneOptions(args: string[], start: number, strict: boolean): ZoneO
     } else if (a.startsWith('discard_key=')) {
       // nginx keeps quotes inside a bare word; the docs' `discard_key="old"` means the key `old`.
       opts.discardKey = toBytes(a.slice(12).replace(/^"(.*)"$|^'(.*)'$/, '$1$2'));
+    } else if (a.startsWith('ttl=')) {
+      opts.ttl = parseTtl(a.slice(4));
     } else if (strict) {
       throw new ConfigError(`invalid parameter "${a}"`);
     } else break;
@@ -53,17 +63,17 @@ function parseZoneOptions(args: string[], start: number, strict: boolean): ZoneO
   return opts;
 }
 
-/** `metric_zone name:size [expire=on|off] [discard_key=K] MODE [params];` */
+/** `metric_zone name:size [expire=on|off] [discard_key=K] [ttl=TIME] MODE [params];` */
 export function parseMetricZone(d: Directive): ZoneDef {
   const { name, size } = parseZoneSpec(d.args[0]);
   const opts = parseZoneOptions(d.args, 1, false);
   if (opts.next >= d.args.length) throw new ConfigError('"metric_zone" missing value mode');
   const spec = parseMetricSpec(d.args.slice(opts.next));
   const metric: ZoneMetric = { name: spec.mode.name, mode: spec.mode, params: spec.params };
-  return { name, size, expire: opts.expire, discardKey: opts.discardKey, complex: false, metrics: [metric], file: d.file, line: d.line };
+  return { name, size, expire: opts.expire, discardKey: opts.discardKey, ttl: opts.ttl, complex: false, metrics: [metric], file: d.file, line: d.line };
 }
 
-/** `metric_complex_zone name:size [expire=..] [discard_key=..] { SUB MODE [params]; ... }` */
+/** `metric_complex_zone name:size [expire=..] [discard_key=..] [ttl=..] { SUB MODE [params]; ... }` */
 export function parseMetricComplexZone(d: Directive): ZoneDef {
   const { name, size } = parseZoneSpec(d.args[0]);
   const opts = parseZoneOptions(d.args, 1, true);
@@ -81,7 +91,7 @@ export function parseMetricComplexZone(d: Directive): ZoneDef {
     }
   }
   if (metrics.length === 0) throw new ConfigError(`"metric_complex_zone" has no metrics`);
-  return { name, size, expire: opts.expire, discardKey: opts.discardKey, complex: true, metrics, file: d.file, line: d.line };
+  return { name, size, expire: opts.expire, discardKey: opts.discardKey, ttl: opts.ttl, complex: true, metrics, file: d.file, line: d.line };
 }
 
 /**

@@ -19,6 +19,8 @@ export interface ZoneDef {
   size: number;
   expire: boolean;
   discardKey?: string;
+  /** `ttl=TIME` in ms: a key not updated for this long is dropped (beyond Angie); absent: never. */
+  ttl?: number;
   complex: boolean;
   metrics: ZoneMetric[];
   file: string;
@@ -60,7 +62,8 @@ function checkKeyFits(def: ZoneDef, slots: number): void {
 /**
  * What decides whether stored data survives a reload: the size and every
  * sub-metric's name, mode and parameters. expire and discard_key are left
- * out on purpose — changing them keeps the data, as in Angie.
+ * out on purpose — changing them keeps the data, as in Angie — and so is
+ * ttl: a different ttl applies to the same data.
  */
 export function zoneFingerprint(def: ZoneDef): string {
   const shape = [
@@ -111,6 +114,16 @@ export class Zone {
     this.layout = new NodeLayout(def.metrics.flatMap((m) => m.mode.items(m.params)));
     this.totalChunks = slabChunks(def.size);
     this.baseChunks = this.layout.baseChunks(this.hasDiscardKey);
+  }
+
+  /** Whether the store keeps keys in update order (for eviction or for ttl). */
+  get tracksOrder(): boolean {
+    return this.def.expire || this.ttl > 0;
+  }
+
+  /** ms after its last update a key is gone; 0: never. */
+  get ttl(): number {
+    return this.def.ttl ?? 0;
   }
 
   get hasDiscardKey(): boolean {

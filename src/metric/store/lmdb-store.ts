@@ -23,6 +23,7 @@ import * as fs from 'node:fs';
 import * as lmdb from 'node-lmdb';
 import { Zone, type ZoneDef } from '../zone';
 import { MetricReader, type ReadableZone } from './reader';
+import { staleKeys } from './ttl';
 import { ZoneWriter, type ZoneDbis } from './zone-writer';
 
 export interface MetricUpdate {
@@ -134,6 +135,41 @@ export class MetricStore {
     return new Promise((resolve, reject) => env.sync((err) => (err ? reject(err) : resolve())));
   }
 
+  /** API DELETE of a zone: its keys and `discarded` are gone, in one transaction. */
+  clearZone(zone: string): void {
+    const writer = this.zone(zone).writer;
+    this.writeTxn((txn) => writer.clear(txn));
+  }
+
+  /** API DELETE of one key; false when the zone shows no such key. */
+  deleteKey(zone: string, key: string): boolean {
+    const writer = this.zone(zone).writer;
+    const nowMs = this.now();
+    return this.writeTxn((txn, batch) => {
+      const removed = writer.removeKey(txn, batch, key, nowMs);
+      writer.flush(txn);
+      return removed;
+    });
+  }
+
+  /**
+   * Drops the keys past their zone's ttl; returns how many. A read finds
+   * whether any zone has one first, so an idle sweep writes nothing.
+   */
+  sweepExpired(): number {
+    const nowMs = this.now();
+    const due = this.zonesWithStaleKeys(nowMs);
+    if (due.length === 0) return 0;
+    return this.writeTxn((txn, batch) => {
+      let swept = 0;
+      for (const { writer } of due) {
+        swept += writer.sweep(txn, batch, nowMs);
+        writer.flush(txn);
+      }
+      return swept;
+    });
+  }
+
   close(): void {
     for (const z of this.zones.values()) {
       z.dbis.records.close();
@@ -142,6 +178,31 @@ export class MetricStore {
     this.metaDbi.close();
     this.env.close();
     openDirs.delete(this.dir);
+  }
+
+  private zonesWithStaleKeys(nowMs: number): OpenZone[] {
+    const withTtl = [...this.zones.values()].filter((z) => z.zone.ttl > 0);
+    if (withTtl.length === 0) return [];
+    const txn = this.env.beginTxn({ readOnly: true });
+    try {
+      return withTtl.filter((z) => staleKeys(txn, z.dbis.lru, z.zone.ttl, nowMs, 1).length > 0);
+    } finally {
+      txn.abort();
+    }
+  }
+
+  /** One write transaction outside the per-phase batches (API writes, sweeps). */
+  private writeTxn<T>(body: (txn: lmdb.Txn, batch: number) => T): T {
+    const batch = ++this.batch;
+    const txn = this.env.beginTxn();
+    try {
+      const result = body(txn, batch);
+      txn.commit();
+      return result;
+    } catch (err) {
+      txn.abort();
+      throw err;
+    }
   }
 
   private zone(name: string): OpenZone {

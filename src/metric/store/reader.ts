@@ -3,6 +3,7 @@ import { MAX_METRIC_BYTES } from '../strtod';
 import type { MetricValue } from '../value';
 import type { Zone } from '../zone';
 import { decodeInto, doubleRecord, keyString, META, RECORD_STATE, type DoubleRecord } from './codec';
+import { staleKeys } from './ttl';
 import type { ZoneDbis } from './zone-writer';
 
 export interface ZoneUsage {
@@ -25,6 +26,8 @@ export interface ReadableZone {
 export class MetricReader {
   private readonly metas = new Map<string, Float64Array>();
   private readonly scratch = new Map<string, DoubleRecord>();
+  /** Per zone: stored keys past the ttl that no sweep removed yet; shown as if it had. */
+  private readonly stale = new Map<string, ReadonlySet<string>>();
 
   constructor(
     private readonly txn: lmdb.Txn,
@@ -77,7 +80,7 @@ export class MetricReader {
       for (let key = cursor.goToFirst(); key !== null; key = cursor.goToNext()) {
         const name = keyString(key);
         // The discard key is reserved: a stored key of that name predates it.
-        if (name !== discardKey) yield name;
+        if (name !== discardKey && !this.staleOf(zone).has(name)) yield name;
       }
     } finally {
       cursor.close();
@@ -93,11 +96,39 @@ export class MetricReader {
   private state(zone: string, key: string): { f64: Float64Array; off: number } | undefined {
     if (key === this.shownDiscardKey(zone)) return { f64: this.meta(zone), off: META.discardState };
     if (key === '' || key.length > MAX_METRIC_BYTES || key === this.zoneOf(zone).def.discardKey) return undefined;
+    if (this.staleOf(zone).has(key)) return undefined;
+    const record = this.stored(zone, key);
+    return record && { f64: record.f64, off: RECORD_STATE };
+  }
+
+  private stored(zone: string, key: string): DoubleRecord | undefined {
     const stored = this.txn.getBinary(this.readable(zone).dbis.records, Buffer.from(key, 'latin1')) as Buffer | null;
     if (stored === null) return undefined;
     const record = this.recordScratch(zone);
     decodeInto(stored, record);
-    return { f64: record.f64, off: RECORD_STATE };
+    return record;
+  }
+
+  private staleOf(zone: string): ReadonlySet<string> {
+    let stale = this.stale.get(zone);
+    if (stale === undefined) {
+      const z = this.zoneOf(zone);
+      stale = new Set(staleKeys(this.txn, this.readable(zone).dbis.lru, z.ttl, this.nowMs));
+      this.stale.set(zone, stale);
+    }
+    return stale;
+  }
+
+  /** What a sweep will do to the discard key, done on this reader's copy so totals read right meanwhile. */
+  private foldStale(zone: string, meta: Float64Array): void {
+    const z = this.zoneOf(zone);
+    if (!z.hasDiscardKey) return;
+    for (const key of this.staleOf(zone)) {
+      const record = this.stored(zone, key);
+      if (record === undefined) continue;
+      z.merge(meta, META.discardState, record.f64, RECORD_STATE, this.nowMs);
+      meta[META.isExpired] = 1;
+    }
   }
 
   private meta(zone: string): Float64Array {
@@ -106,6 +137,7 @@ export class MetricReader {
       const record = doubleRecord(META.discardState + this.zoneOf(zone).slots);
       decodeInto(this.txn.getBinary(this.metaDbi, this.readable(zone).dbis.metaKey), record);
       meta = record.f64;
+      this.foldStale(zone, meta);
       this.metas.set(zone, meta);
     }
     return meta;

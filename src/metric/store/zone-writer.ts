@@ -3,7 +3,6 @@ import type { Zone } from '../zone';
 import {
   decodeInto,
   doubleRecord,
-  EMPTY,
   KeyBuffers,
   keyString,
   lruEntryKey,
@@ -13,6 +12,7 @@ import {
   RECORD_STATE,
   type DoubleRecord,
 } from './codec';
+import { isStale, keyUpdatedAt, lruTimeValue, staleKeys } from './ttl';
 
 /** One zone's LMDB databases: key records and the LRU index of one definition. */
 export interface ZoneDbis {
@@ -74,12 +74,12 @@ export class ZoneWriter {
   apply(txn: lmdb.Txn, batch: number, rawKey: string, v: number, nowMs: number): void {
     const key = this.zone.acceptKey(rawKey);
     if (key === undefined) return;
-    if (this.zone.def.expire) this.loadMeta(txn, batch);
+    if (this.zone.tracksOrder) this.loadMeta(txn, batch, nowMs);
     else if (this.updateInBatch(batch, key, v, nowMs)) return;
-    const stored = txn.getBinary(this.dbis.records, recordKeys.encode(key)) as Buffer | null;
+    const stored = this.liveRecord(txn, key, nowMs);
     if (stored === null) {
       this.create(txn, batch, key, v, nowMs);
-    } else if (this.zone.def.expire) {
+    } else if (this.zone.tracksOrder) {
       this.updateStored(txn, stored, key, v, nowMs);
     } else {
       const rec = this.spareRecords.pop() ?? doubleRecord(this.record.f64.length);
@@ -87,6 +87,44 @@ export class ZoneWriter {
       this.zone.update(rec.f64, RECORD_STATE, v, nowMs);
       this.batchRecords.set(key, rec);
     }
+  }
+
+  /**
+   * Drops every key past the zone's ttl, folding each into the discard key;
+   * returns how many. Reads only the stale head of the LRU index.
+   */
+  sweep(txn: lmdb.Txn, batch: number, nowMs: number): number {
+    if (this.zone.ttl <= 0) return 0;
+    this.loadMeta(txn, batch, nowMs);
+    const stale = staleKeys(txn, this.dbis.lru, this.zone.ttl, nowMs);
+    for (const key of stale) this.expireKey(txn, key, nowMs);
+    return stale.length;
+  }
+
+  /** API DELETE of one key (the discard key: back to its initial state, hidden); false if the zone shows no such key. */
+  removeKey(txn: lmdb.Txn, batch: number, key: string, nowMs: number): boolean {
+    this.loadMeta(txn, batch, nowMs);
+    const meta = this.meta.f64;
+    if (this.zone.hasDiscardKey && key === this.zone.def.discardKey) {
+      if (!meta[META.isExpired]) return false;
+      this.zone.init(meta, META.discardState);
+      meta[META.isExpired] = 0;
+      return true;
+    }
+    const stored = this.liveRecord(txn, key, nowMs);
+    if (stored === null) return false;
+    this.dropKey(txn, key, stored);
+    return true;
+  }
+
+  /** API DELETE of the zone: no keys, nothing discarded, as if just created. */
+  clear(txn: lmdb.Txn): void {
+    this.dbis.records.drop({ txn, justFreePages: true });
+    this.dbis.lru.drop({ txn, justFreePages: true });
+    txn.putBinary(this.metaDbi, this.dbis.metaKey, this.freshMeta());
+    // The meta record cached for the current batch no longer exists.
+    this.metaBatch = -1;
+    this.metaDirty = false;
   }
 
   /** Writes back the records and the meta record this batch changed. */
@@ -119,17 +157,15 @@ export class ZoneWriter {
     const rec = this.record.f64;
     decodeInto(stored, this.record);
     this.zone.update(rec, RECORD_STATE, v, nowMs);
-    if (this.zone.def.expire) {
-      // Angie moves an updated key to the head of its queue.
-      txn.del(this.dbis.lru, lruKeys.encodeWithSeq(rec[RECORD_SEQ], key));
-      rec[RECORD_SEQ] = this.nextSeq();
-      txn.putBinary(this.dbis.lru, lruKeys.encodeWithSeq(rec[RECORD_SEQ], key), EMPTY);
-    }
+    // Angie moves an updated key to the head of its queue.
+    txn.del(this.dbis.lru, lruKeys.encodeWithSeq(rec[RECORD_SEQ], key));
+    rec[RECORD_SEQ] = this.nextSeq();
+    txn.putBinary(this.dbis.lru, lruKeys.encodeWithSeq(rec[RECORD_SEQ], key), lruTimeValue(nowMs));
     txn.putBinary(this.dbis.records, recordKeys.encode(key), this.record.bytes);
   }
 
   private create(txn: lmdb.Txn, batch: number, key: string, v: number, nowMs: number): void {
-    this.loadMeta(txn, batch);
+    this.loadMeta(txn, batch, nowMs);
     const meta = this.meta.f64;
     const chunks = this.zone.keyNodeChunks(key.length);
     if (!this.reserve(txn, chunks, nowMs)) {
@@ -144,8 +180,8 @@ export class ZoneWriter {
     this.zone.init(rec, RECORD_STATE);
     this.zone.update(rec, RECORD_STATE, v, nowMs);
     txn.putBinary(this.dbis.records, recordKeys.encode(key), this.record.bytes);
-    if (this.zone.def.expire) {
-      txn.putBinary(this.dbis.lru, lruKeys.encodeWithSeq(rec[RECORD_SEQ], key), EMPTY);
+    if (this.zone.tracksOrder) {
+      txn.putBinary(this.dbis.lru, lruKeys.encodeWithSeq(rec[RECORD_SEQ], key), lruTimeValue(nowMs));
     } else {
       meta[META.lruStale] = 1;
     }
@@ -161,7 +197,10 @@ export class ZoneWriter {
    */
   private reserve(txn: lmdb.Txn, chunks: number, nowMs: number): boolean {
     const meta = this.meta.f64;
-    let free = this.zone.totalChunks - this.zone.baseChunks - meta[META.keyChunks];
+    const freeChunks = () => this.zone.totalChunks - this.zone.baseChunks - meta[META.keyChunks];
+    let free = freeChunks();
+    // Keys past their ttl give their room back before anything counts as discarded.
+    if (free < chunks && this.sweep(txn, this.metaBatch, nowMs) > 0) free = freeChunks();
     for (let taken = 0; taken < chunks; taken++) {
       while (free <= 0) {
         meta[META.discarded]++;
@@ -178,23 +217,63 @@ export class ZoneWriter {
   /** Removes the least recently updated key, folding it into the discard key. */
   private evictOldest(txn: lmdb.Txn, nowMs: number): number {
     const cursor = new lmdb.Cursor<Buffer>(txn, this.dbis.lru, { keyIsBuffer: true });
+    let key: string;
     try {
       const entry = cursor.goToFirst();
       if (entry === null) throw new Error(`metric zone "${this.zone.def.name}": LRU index is empty`);
-      const key = lruEntryKey(entry);
-      decodeInto(mustGet(txn, this.dbis.records, key), this.evicted);
-      if (this.zone.hasDiscardKey) {
-        this.zone.merge(this.meta.f64, META.discardState, this.evicted.f64, RECORD_STATE, nowMs);
-      }
-      txn.del(this.dbis.records, key);
-      cursor.del();
-      const freed = this.zone.keyNodeChunks(key.length);
-      this.meta.f64[META.keyChunks] -= freed;
-      this.meta.f64[META.keys]--;
-      return freed;
+      key = keyString(lruEntryKey(entry));
     } finally {
       cursor.close();
     }
+    const stored = mustGet(txn, this.dbis.records, recordKeys.encode(key));
+    if (this.zone.hasDiscardKey) this.foldIntoDiscardKey(stored, nowMs);
+    return this.dropKey(txn, key, stored);
+  }
+
+  /**
+   * The key's stored record, or null when there is none or it is past the
+   * zone's ttl — then it is dropped here (expiry on access), so an update
+   * starts it afresh and a DELETE finds nothing to remove.
+   */
+  private liveRecord(txn: lmdb.Txn, key: string, nowMs: number): Buffer | null {
+    const stored = txn.getBinary(this.dbis.records, recordKeys.encode(key)) as Buffer | null;
+    if (stored === null || this.zone.ttl <= 0) return stored;
+    decodeInto(stored, this.evicted);
+    const updated = keyUpdatedAt(txn, this.dbis.lru, this.evicted.f64[RECORD_SEQ], key);
+    if (!isStale(updated, this.zone.ttl, nowMs)) return stored;
+    this.expireKey(txn, key, nowMs);
+    return null;
+  }
+
+  /**
+   * A key past its ttl leaves as an evicted one does (its values fold into
+   * the discard key, which then shows) but is not counted as discarded:
+   * nothing was turned away.
+   */
+  private expireKey(txn: lmdb.Txn, key: string, nowMs: number): void {
+    const stored = mustGet(txn, this.dbis.records, recordKeys.encode(key));
+    if (this.zone.hasDiscardKey) {
+      this.foldIntoDiscardKey(stored, nowMs);
+      this.meta.f64[META.isExpired] = 1;
+    }
+    this.dropKey(txn, key, stored);
+  }
+
+  private foldIntoDiscardKey(stored: Buffer, nowMs: number): void {
+    decodeInto(stored, this.evicted);
+    this.zone.merge(this.meta.f64, META.discardState, this.evicted.f64, RECORD_STATE, nowMs);
+  }
+
+  /** Deletes a key's record and index entry and gives its room back; returns the chunks freed. */
+  private dropKey(txn: lmdb.Txn, key: string, stored: Buffer): number {
+    decodeInto(stored, this.evicted);
+    const lruKey = lruKeys.encodeWithSeq(this.evicted.f64[RECORD_SEQ], key);
+    if (txn.getBinary(this.dbis.lru, lruKey) !== null) txn.del(this.dbis.lru, lruKey);
+    txn.del(this.dbis.records, recordKeys.encode(key));
+    const freed = this.zone.keyNodeChunks(key.length);
+    this.meta.f64[META.keyChunks] -= freed;
+    this.meta.f64[META.keys]--;
+    return freed;
   }
 
   private nextSeq(): number {
@@ -202,26 +281,28 @@ export class ZoneWriter {
   }
 
   /** Every path that needs the meta record also changes it, hence dirty. */
-  private loadMeta(txn: lmdb.Txn, batch: number): void {
+  private loadMeta(txn: lmdb.Txn, batch: number, nowMs: number): void {
     if (this.metaBatch === batch) return;
     decodeInto(mustGet(txn, this.metaDbi, this.dbis.metaKey), this.meta);
     this.metaBatch = batch;
     this.metaDirty = true;
-    if (this.zone.def.expire && this.meta.f64[META.lruStale]) this.rebuildLru(txn);
+    if (this.zone.tracksOrder && this.meta.f64[META.lruStale]) this.rebuildLru(txn, nowMs);
   }
 
   /**
    * expire=off writers (an older config of the same zone, still running
    * during a reload) add keys without LRU entries; rebuild the index from
-   * the records' sequence numbers before relying on it.
+   * the records' sequence numbers before relying on it. Their update times
+   * are unknown: the ttl counts from now.
    */
-  private rebuildLru(txn: lmdb.Txn): void {
+  private rebuildLru(txn: lmdb.Txn, nowMs: number): void {
     this.dbis.lru.drop({ txn, justFreePages: true });
     const cursor = new lmdb.Cursor<Buffer>(txn, this.dbis.records, { keyIsBuffer: true });
     try {
       for (let key = cursor.goToFirst(); key !== null; key = cursor.goToNext()) {
         decodeInto(cursor.getCurrentBinary()!, this.evicted);
-        txn.putBinary(this.dbis.lru, lruKeys.encodeWithSeq(this.evicted.f64[RECORD_SEQ], keyString(key)), EMPTY);
+        const entry = lruKeys.encodeWithSeq(this.evicted.f64[RECORD_SEQ], keyString(key));
+        txn.putBinary(this.dbis.lru, entry, lruTimeValue(nowMs));
       }
     } finally {
       cursor.close();
