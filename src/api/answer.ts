@@ -29,7 +29,7 @@ export function answerApi(top: ApiNode, method: string, target: ApiTarget, ctx: 
   return { status: 200, body: renderJson(node, ctx, pretty) };
 }
 
-function apiError(status: number, error: string, description: string, ctx: ReadCtx, pretty: boolean): ApiAnswer {
+export function apiError(status: number, error: string, description: string, ctx: ReadCtx, pretty: boolean): ApiAnswer {
   // Rendered like any node, so the path (request bytes) inside the description is made valid text.
   return { status, body: renderJson(fromValue({ error, description }), ctx, pretty) };
 }

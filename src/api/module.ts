@@ -8,9 +8,10 @@ import { sendResponse } from '../http/respond';
 import { splitTarget } from '../http/uri';
 import { ComplexValue, VariableDef } from '../http/variables';
 import type { Module } from '../module';
-import { answerApi, apiTop } from './answer';
+import { ApiAnswer, answerApi, apiTop } from './answer';
 import { ApiNode, withReadCtx } from './tree';
-import { apiTarget, rawRestAfter, UriRest } from './walk';
+import { ApiTarget, apiTarget, rawRestAfter, UriRest } from './walk';
+import { answerDelete, parseWrite } from './write';
 
 /** Headers Angie puts on every successful status answer (JSON and Prometheus), so nothing caches a snapshot. */
 export function noCacheHeaders(contentType: string): OutHeaders {
@@ -48,6 +49,20 @@ interface ApiLocation {
   top: ApiNode;
   /** `$arg_pretty`: `?pretty=off` asks for compact JSON, as in Angie. */
   prettyArg: VariableDef | undefined;
+  /** `write=on`: DELETE resets (api/write.ts). */
+  write: boolean;
+}
+
+function answerRequest(a: ApiLocation, r: HttpContext, target: ApiTarget, pretty: boolean): ApiAnswer {
+  const method = r.req.method ?? 'GET';
+  return withReadCtx((ctx) => {
+    if (method !== 'DELETE' || !a.write) return answerApi(a.top, method, target, ctx, pretty);
+    const answer = answerDelete(a.top, target, ctx, pretty);
+    if (answer.reset !== undefined) {
+      r.runtime.log('notice', `api: "${answer.reset}" reset by client ${r.req.socket.remoteAddress ?? '-'}`);
+    }
+    return answer;
+  }, r);
 }
 
 function apiHandler(a: ApiLocation): ContentHandler {
@@ -56,7 +71,11 @@ function apiHandler(a: ApiLocation): ContentHandler {
     const rest = a.loc.regex === undefined ? uriRest(r, a.loc) : undefined;
     const target = apiTarget(a.prefix.eval(r), rest);
     const pretty = a.prettyArg?.get(r) !== 'off';
-    const answer = withReadCtx((ctx) => answerApi(a.top, r.req.method ?? 'GET', target, ctx, pretty), r);
+    const answer = answerRequest(a, r, target, pretty);
+    if (answer.status === 204) {
+      sendResponse(r, 204, {}, Buffer.alloc(0));
+      return;
+    }
     const headers = answer.status === 200 ? noCacheHeaders('application/json') : { 'content-type': 'application/json' };
     sendResponse(r, answer.status, headers, Buffer.from(answer.body, 'utf8'));
   };
@@ -70,15 +89,16 @@ function setApi(b: Builder, d: Directive, scope: Scope): void {
     prefix: ComplexValue.compile(d.args[0], b.variables, d.file, d.line),
     top: apiTop(b.api.root),
     prettyArg: undefined,
+    write: parseWrite(d.args[1]),
   };
   b.variables.require('arg_pretty', d.file, d.line, (def) => (a.prettyArg = def));
   loc.content = apiHandler(a);
 }
 
-/** `api PATH;` — serves the status tree from PATH as JSON (api.md). */
+/** `api PATH [write=on|off];` — serves the status tree from PATH as JSON (api.md); write=on allows DELETE. */
 export function apiModule(b: Builder): Module {
   return {
     name: 'api',
-    directives: [{ name: 'api', contexts: ['location'], args: '1', unique: true, set: (d, scope) => setApi(b, d, scope) }],
+    directives: [{ name: 'api', contexts: ['location'], args: '1..2', unique: true, set: (d, scope) => setApi(b, d, scope) }],
   };
 }

@@ -48,6 +48,16 @@ export interface ApiObjectNode {
   keys(ctx: ReadCtx): Iterable<string>;
   /** One child by name, or undefined when it does not exist. */
   get(name: string, ctx: ReadCtx): ApiNode | undefined;
+  /**
+   * `api ... write=on` DELETE of a child: empties or resets it; false when
+   * there is no such child. Absent: the children cannot be reset (405).
+   */
+  resetChild?(name: string, ctx: ReadCtx): boolean;
+}
+
+/** `node` whose children DELETE resets with `reset`. */
+export function resettable(node: ApiObjectNode, reset: (name: string, ctx: ReadCtx) => boolean): ApiObjectNode {
+  return { type: 'object', keys: (ctx) => node.keys(ctx), get: (name, ctx) => node.get(name, ctx), resetChild: reset };
 }
 
 export function isObjectNode(n: ApiNode | undefined): n is ApiObjectNode {

@@ -28,7 +28,9 @@ export class Runtime {
   /** Counts loads: 1 at start, +1 per reload (Angie's `generation`). */
   generation = 1;
   loadTime = new Date();
-  /** Hooks run when the worker stops (close the store, flush logs). */
+  /** The error log (`error_log`); the worker connects it, before that nothing is written. */
+  log: (level: string, text: string) => void = () => undefined;
+    /** Hooks run when the worker stops (close the store, flush logs). */
   readonly shutdownHooks: Array<() => void | Promise<void>> = [];
 
   /** A path from the config, relative to the prefix (nginx's rule). */

@@ -1,4 +1,4 @@
-import { ApiNode, ApiObjectNode, lazyObject, ReadCtx } from '../api/tree';
+import { ApiNode, ApiObjectNode, lazyObject, ReadCtx, resettable } from '../api/tree';
 import type { MetricEngine } from './engine';
 import type { MetricReader } from './store/reader';
 import type { MetricValue } from './value';
@@ -30,13 +30,14 @@ function readerOf(engine: MetricEngine, ctx: ReadCtx): MetricReader | undefined 
 }
 
 function zoneNode(engine: MetricEngine, zone: string): ApiObjectNode {
-  const metrics = lazyObject(
+  const keys = lazyObject(
     (ctx) => (readerOf(engine, ctx)?.keys(zone) ?? []).map(apiKeyName),
     (name, ctx) => {
       const v = readerOf(engine, ctx)?.get(zone, keyFromApiName(name));
       return v === undefined ? undefined : valueNode(v);
     },
   );
+  const metrics = resettable(keys, (key) => engine.deleteKey(zone, keyFromApiName(key)));
   return lazyObject(
     () => ['discarded', 'metrics'],
     (name, ctx) => {
@@ -50,10 +51,15 @@ function zoneNode(engine: MetricEngine, zone: string): ApiObjectNode {
 export function metricZonesNode(engine: MetricEngine): ApiObjectNode {
   const nodes = new Map<string, ApiObjectNode>();
   for (const zone of engine.zones.keys()) nodes.set(zone, zoneNode(engine, zone));
-  return lazyObject(
+  const zones = lazyObject(
     () => nodes.keys(),
     (name) => nodes.get(name),
   );
+  return resettable(zones, (zone) => {
+    if (!nodes.has(zone)) return false;
+    engine.clearZone(zone);
+    return true;
+  });
 }
 
 const CHUNKS_PER_PAGE = 32;

@@ -16,6 +16,7 @@ export class MetricEngine {
   private commits: CommitQueue | undefined;
   dir = 'data';
   private syncTimer: NodeJS.Timeout | undefined;
+  private sweepTimer: NodeJS.Timeout | undefined;
   /** Reported once per failure kind so a broken store cannot flood the error log. */
   private lastError = '';
 
@@ -28,6 +29,31 @@ export class MetricEngine {
     // bounds what a power failure can take.
     this.syncTimer = setInterval(() => void this.store?.sync().catch((e) => this.report(e)), 1000);
     this.syncTimer.unref();
+    // Readers hide keys past their ttl at once; the sweep gives their room back (at most once a second).
+    if ([...this.zones.values()].some((z) => (z.ttl ?? 0) > 0)) {
+      this.sweepTimer = setInterval(() => this.sweep(), 1000);
+      this.sweepTimer.unref();
+    }
+  }
+
+  /** API DELETE of a zone. This worker's pending updates came first: they commit, then go with the rest. */
+  clearZone(zone: string): void {
+    this.settle();
+    this.store?.clearZone(zone);
+  }
+
+  /** API DELETE of one key (see clearZone); false when the zone shows no such key. */
+  deleteKey(zone: string, key: string): boolean {
+    this.settle();
+    return this.store?.deleteKey(zone, key) ?? false;
+  }
+
+  private sweep(): void {
+    try {
+      this.store?.sweepExpired();
+    } catch (e) {
+      this.report(e);
+    }
   }
 
   /**
@@ -77,6 +103,7 @@ export class MetricEngine {
 
   async close(): Promise<void> {
     if (this.syncTimer) clearInterval(this.syncTimer);
+    if (this.sweepTimer) clearInterval(this.sweepTimer);
     this.settle();
     const store = this.store;
     this.store = undefined;

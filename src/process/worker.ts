@@ -46,6 +46,7 @@ export async function runWorker(env: WorkerEnv): Promise<void> {
   rt.loadTime = new Date(env.loadTime);
   const errorLog = new ErrorLog(rt.resolve(rt.main.errorLog), rt.main.errorLogLevel);
   process.on('warning', (w) => errorLog.log('error', w.message));
+  rt.log = (level, text) => errorLog.log(level, text);
   try {
     for (const init of rt.workerInits) await init(rt);
   } catch (e) {
