@@ -1,4 +1,5 @@
-import type { WorkerRecords } from '../metric/store/counters';
+import { RETIRED, type WorkerRecords } from '../metric/store/counters';
+import { markReset, parseBaseline, ResetBranch, subtractResets } from './reset';
 import { retireInto, StatusCounts, StatusRecord, sumRecords } from './snapshot';
 
 /** How often a worker writes its snapshot: what another worker's API answer may lag behind. */
@@ -46,8 +47,24 @@ export class StatusBoard {
   read(nowMs: number): StatusCounts {
     if (this.records === undefined) return sumRecords([{ beat: nowMs, counts: this.counts(nowMs) }], nowMs);
     this.flush(nowMs);
-    const records = [...this.records.all('status').values()].map((json) => JSON.parse(json) as StatusRecord);
-    return sumRecords(records, nowMs);
+    const total = sumRecords(parseRecords(this.records.all('status')), nowMs);
+    const baseline = this.records.all('baseline').get(RETIRED);
+    return baseline === undefined ? total : subtractResets(total, parseBaseline(baseline));
+  }
+
+  /**
+   * API DELETE of a zone or an upstream's peers: what every worker counted
+   * so far (this one's written first) becomes the baseline readers subtract.
+   */
+  reset(branch: ResetBranch, name: string): void {
+    const records = this.records;
+    if (records === undefined) return;
+    const nowMs = Date.now();
+    this.flush(nowMs);
+    records.rewriteShared('baseline', 'status', (all, shared) => {
+      const sum = sumRecords(parseRecords(all), nowMs);
+      return JSON.stringify(markReset(shared === undefined ? undefined : parseBaseline(shared), sum, branch, name));
+    });
   }
 
   /** On exit: this worker's cumulative counts move into the retired record, its gauges leave with it. */
@@ -70,4 +87,8 @@ export class StatusBoard {
       process.emitWarning(msg);
     }
   }
+}
+
+function parseRecords(records: Map<number, string>): StatusRecord[] {
+  return [...records.values()].map((json) => JSON.parse(json) as StatusRecord);
 }

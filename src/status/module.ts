@@ -1,5 +1,5 @@
 import { locationOf, noCacheHeaders } from '../api/module';
-import type { ReadCtx } from '../api/tree';
+import { ApiNode, isObjectNode, ReadCtx, resettable } from '../api/tree';
 import { ConfigError } from '../config/errors';
 import type { Directive } from '../config/parser';
 import type { Scope } from '../config/registry';
@@ -14,6 +14,7 @@ import { WorkerRecords } from '../metric/store/counters';
 import type { Module } from '../module';
 import { proxyState } from '../proxy/module';
 import { StatusBoard } from './board';
+import type { ResetBranch } from './reset';
 import { RequestBytes, StatusRecorder } from './recorder';
 import { SelfMetrics } from './self-metrics';
 import { emptyZone, processExists } from './snapshot';
@@ -71,6 +72,19 @@ function selfHandler(state: StatusState): ContentHandler {
   };
 }
 
+/** A status branch whose children `api ... write=on` DELETE resets (reset.ts). */
+function resetting(state: StatusState, node: (ctx: ReadCtx) => ApiNode, branch: ResetBranch): (ctx: ReadCtx) => ApiNode {
+  return (ctx) => {
+    const shown = node(ctx);
+    if (!isObjectNode(shown)) return shown;
+    return resettable(shown, (name) => {
+      if (shown.get(name, ctx) === undefined) return false;
+      state.board.reset(branch, name);
+      return true;
+    });
+  };
+}
+
 /** Per worker: the records in the store, the flush timer, and on exit the fold into the retired record. */
 function startWorker(b: Builder, state: StatusState, rt: Runtime): void {
   state.runtime = rt;
@@ -124,9 +138,9 @@ export function statusModule(b: Builder): Module {
       };
       b.api.mount('/status/angie', angieNode(info));
       b.api.mount('/status/connections', connectionsNode(counts));
-      b.api.mount('/status/http/server_zones', zonesNode(counts, () => state.serverZones, 'server'));
-      b.api.mount('/status/http/location_zones', zonesNode(counts, () => state.locationZones, 'location'));
-      b.api.mount('/status/http/upstreams', upstreamsNode(counts, upstreams));
+      b.api.mount('/status/http/server_zones', resetting(state, zonesNode(counts, () => state.serverZones, 'server'), 'serverZones'));
+      b.api.mount('/status/http/location_zones', resetting(state, zonesNode(counts, () => state.locationZones, 'location'), 'locationZones'));
+      b.api.mount('/status/http/upstreams', resetting(state, upstreamsNode(counts, upstreams), 'peers'));
     },
     // Nested locations count into their parent's zone unless they name their own.
     merge: (parent, child) => child ?? parent,

@@ -10,12 +10,13 @@
  * where `instance` is the master's pid (so a restart starts from zero while
  * a reload keeps counting), `worker` the worker's pid, and `kind` says what
  * the record holds. Worker 0 is the instance's retired record: what workers
- * that exited gracefully had counted. Values are UTF-8 JSON; this file does
+ * that exited gracefully had counted; its `baseline` kind holds what API
+ * resets subtract (src/status/reset.ts). Values are UTF-8 JSON; this file does
  * not know their shape (see src/status/snapshot.ts).
  */
 import * as lmdb from 'node-lmdb';
 
-const RECORD_KINDS = { status: 0, process: 1 } as const;
+const RECORD_KINDS = { status: 0, process: 1, baseline: 2 } as const;
 export type RecordKind = keyof typeof RECORD_KINDS;
 
 /** The worker id of an instance's retired record. */
@@ -58,17 +59,35 @@ export class WorkerRecords {
 
   /** Every record of `kind` of this instance, by worker id (RETIRED included), read in one snapshot. */
   all(kind: RecordKind): Map<number, string> {
-    const found = new Map<number, string>();
-    const code = RECORD_KINDS[kind];
     const txn = this.env.beginTxn({ readOnly: true });
     try {
-      this.scan(txn, instancePrefix(this.instance), (key, cursor) => {
-        if (key[8] === code) found.set(key.readUInt32BE(4), cursor.getCurrentBinary()!.toString('utf8'));
-      });
+      return this.collect(txn, kind);
     } finally {
       txn.abort();
     }
+  }
+
+  private collect(txn: lmdb.Txn, kind: RecordKind): Map<number, string> {
+    const found = new Map<number, string>();
+    const code = RECORD_KINDS[kind];
+    this.scan(txn, instancePrefix(this.instance), (key, cursor) => {
+      if (key[8] === code) found.set(key.readUInt32BE(4), cursor.getCurrentBinary()!.toString('utf8'));
+    });
     return found;
+  }
+
+  /**
+   * Replaces the instance's shared (worker RETIRED) record of `kind` with
+   * `rewrite(records of kind from, that record)`, in one transaction: two
+   * workers rewriting it at once never lose each other's change.
+   */
+  rewriteShared(kind: RecordKind, from: RecordKind, rewrite: (records: Map<number, string>, shared: string | undefined) => string): void {
+    this.write((txn) => {
+      const records = this.collect(txn, from);
+      const key = recordKey(this.instance, RETIRED, kind);
+      const shared = txn.getBinary(this.dbi, key) as Buffer | null;
+      txn.putBinary(this.dbi, key, Buffer.from(rewrite(records, shared?.toString('utf8')), 'utf8'));
+    });
   }
 
   /**
