@@ -53,13 +53,18 @@ interface ApiLocation {
   write: boolean;
 }
 
+/** A request path as one error log line: quotes, backslashes and bytes outside printable ASCII as `\xNN`. */
+function logSafe(text: string): string {
+  return text.replace(/[^\x20-\x7e]|["\\]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
+}
+
 function answerRequest(a: ApiLocation, r: HttpContext, target: ApiTarget, pretty: boolean): ApiAnswer {
   const method = r.req.method ?? 'GET';
   return withReadCtx((ctx) => {
     if (method !== 'DELETE' || !a.write) return answerApi(a.top, method, target, ctx, pretty);
     const answer = answerDelete(a.top, target, ctx, pretty);
     if (answer.reset !== undefined) {
-      r.runtime.log('notice', `api: "${answer.reset}" reset by client ${r.req.socket.remoteAddress ?? '-'}`);
+      r.runtime.log('notice', `api: "${logSafe(answer.reset)}" reset by client ${r.req.socket.remoteAddress ?? '-'}`);
     }
     return answer;
   }, r);

@@ -119,6 +119,10 @@ describe('api write=on: DELETE on metric zones', () => {
     await hit(b, 'gone');
     expect((await zoneOn(a, 'z')).metrics).toEqual({ kept: 1, gone: 1 });
     expect(errorLog()).toMatch(/\[notice\] \d+#0: api: "\/status\/http\/metric_zones\/z\/metrics\/gone" reset by client 127\.0\.0\.1/);
+    // A key from the request cannot break the log line: quotes (and control bytes) are escaped.
+    await hit(a, 'q"');
+    expect((await a.send('DELETE', '/api/z/metrics/q%22')).status).toBe(204);
+    expect(errorLog()).toContain('api: "/status/http/metric_zones/z/metrics/q\\x22" reset by client');
   });
 
   it('empties a zone: keys and discarded, seen by the other worker at once', async () => {
