@@ -29,6 +29,23 @@ function readerOf(engine: MetricEngine, ctx: ReadCtx): MetricReader | undefined 
   );
 }
 
+/** `?updated=on`: zones that keep update order (expire=on, ttl) also show each key's last update time. */
+function showsUpdated(ctx: ReadCtx): boolean {
+  return ctx.request !== undefined && /(?:^|&)updated=on(?:&|$)/.test(ctx.request.args);
+}
+
+/** `updated {KEY: ISO time}` of one zone, for `?updated=on`. */
+function updatedNode(engine: MetricEngine, zone: string): ApiObjectNode {
+  const at = (ctx: ReadCtx, key: string) => readerOf(engine, ctx)?.updatedAt(zone, key);
+  return lazyObject(
+    (ctx) => (readerOf(engine, ctx)?.keys(zone) ?? []).filter((key) => at(ctx, key) !== undefined).map(apiKeyName),
+    (name, ctx) => {
+      const ms = at(ctx, keyFromApiName(name));
+      return ms === undefined ? undefined : new Date(ms).toISOString();
+    },
+  );
+}
+
 function zoneNode(engine: MetricEngine, zone: string): ApiObjectNode {
   const keys = lazyObject(
     (ctx) => (readerOf(engine, ctx)?.keys(zone) ?? []).map(apiKeyName),
@@ -38,10 +55,14 @@ function zoneNode(engine: MetricEngine, zone: string): ApiObjectNode {
     },
   );
   const metrics = resettable(keys, (key) => engine.deleteKey(zone, keyFromApiName(key)));
+  const def = engine.zones.get(zone)!;
+  const updated = def.expire || (def.ttl ?? 0) > 0 ? updatedNode(engine, zone) : undefined;
+  const withUpdated = (ctx: ReadCtx) => updated !== undefined && showsUpdated(ctx);
   return lazyObject(
-    () => ['discarded', 'metrics'],
+    (ctx) => (withUpdated(ctx) ? ['discarded', 'metrics', 'updated'] : ['discarded', 'metrics']),
     (name, ctx) => {
       if (name === 'discarded') return readerOf(engine, ctx)?.discarded(zone) ?? 0;
+      if (name === 'updated') return withUpdated(ctx) ? updated : undefined;
       return name === 'metrics' ? metrics : undefined;
     },
   );

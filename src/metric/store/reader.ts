@@ -2,8 +2,8 @@ import * as lmdb from 'node-lmdb';
 import { MAX_METRIC_BYTES } from '../strtod';
 import type { MetricValue } from '../value';
 import type { Zone } from '../zone';
-import { decodeInto, doubleRecord, keyString, META, RECORD_STATE, type DoubleRecord } from './codec';
-import { staleKeys } from './ttl';
+import { decodeInto, doubleRecord, keyString, META, RECORD_SEQ, RECORD_STATE, type DoubleRecord } from './codec';
+import { keyUpdatedAt, staleKeys } from './ttl';
 import type { ZoneDbis } from './zone-writer';
 
 export interface ZoneUsage {
@@ -57,6 +57,17 @@ export class MetricReader {
     if (found === undefined) return undefined;
     const z = this.zoneOf(zone);
     return sub === undefined ? z.text(found.f64, found.off, this.nowMs) : z.subText(found.f64, found.off, sub, this.nowMs);
+  }
+
+  /**
+   * When a stored key was last updated (ms since the epoch). Only zones that
+   * keep keys in update order (expire=on, ttl) know; undefined otherwise.
+   */
+  updatedAt(zone: string, key: string): number | undefined {
+    if (!this.zoneOf(zone).tracksOrder || this.state(zone, key)?.off !== RECORD_STATE) return undefined;
+    const record = this.recordScratch(zone);
+    const at = keyUpdatedAt(this.txn, this.readable(zone).dbis.lru, record.f64[RECORD_SEQ], key);
+    return at > 0 ? at : undefined;
   }
 
   discarded(zone: string): number {
