@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
+import { startExample } from '../helpers/examples';
 import { freePorts, getJson, makePrefix, Proxy, request, runCli, startProxy } from '../helpers/proc';
 
 let proxy: Proxy | undefined;
@@ -131,6 +132,19 @@ describe('metric_zone ttl=', () => {
     expect(Object.keys(shown.z.updated as object)).toEqual(['k']);
     expect(Object.keys(shown.lru.updated as object)).toEqual(['k']);
     expect(shown.plain).toEqual({ discarded: 0, metrics: { k: 1 } });
+  });
+});
+
+describe('conf/examples/ttl-reset.conf', () => {
+  it('counts clients, forgets a silent one into "gone", resets on DELETE', async () => {
+    const ex = await startExample('ttl-reset', { 'ttl=10m': 'ttl=1s' });
+    proxy = ex.proxy;
+    expect((await ex.get('/')).status).toBe(204);
+    expect(await ex.json('/api/clients')).toEqual({ discarded: 0, metrics: { '127.0.0.1': 1 } });
+    await until('the client to be forgotten', async () => JSON.stringify(await ex.json('/api/clients/metrics')) === '{"gone":1}');
+    const del = await request(ex.proxy.url(ex.port, '/api/clients'), { method: 'DELETE' });
+    expect(del.status).toBe(204);
+    expect(await ex.json('/api/clients')).toEqual({ discarded: 0, metrics: {} });
   });
 });
 
