@@ -248,5 +248,6 @@ function openZone(env: lmdb.Env, txn: lmdb.Txn, metaDbi: lmdb.Dbi, zone: Zone): 
     txn.putBinary(metaDbi, dbis.metaKey, writer.freshMeta());
     txn.putBinary(metaDbi, currentKey, Buffer.from(fp));
   }
+  writer.markOrderUnknown(txn);
   return { zone, dbis, writer };
 }

@@ -123,8 +123,11 @@ export class MetricReader {
   private staleOf(zone: string): ReadonlySet<string> {
     let stale = this.stale.get(zone);
     if (stale === undefined) {
-      const z = this.zoneOf(zone);
-      stale = new Set(staleKeys(this.txn, this.readable(zone).dbis.lru, z.ttl, this.nowMs));
+      const { zone: z, dbis } = this.readable(zone);
+      // A writer without ttl (an older config during a reload) left the index behind; the next ttl writer
+      // rebuilds it. Until then update times are unknown, and no key is taken for stale.
+      const lruStale = (this.txn.getBinary(this.metaDbi, dbis.metaKey) as Buffer).readDoubleLE(META.lruStale * 8) !== 0;
+      stale = new Set(lruStale ? [] : staleKeys(this.txn, dbis.lru, z.ttl, this.nowMs));
       this.stale.set(zone, stale);
     }
     return stale;

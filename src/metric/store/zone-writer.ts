@@ -117,6 +117,19 @@ export class ZoneWriter {
     return true;
   }
 
+  /**
+   * At open, for a definition that keeps no update order: its updates will
+   * not move keys in the LRU index, so a later ttl or expire=on writer must
+   * rebuild it rather than trust the update times it holds.
+   */
+  markOrderUnknown(txn: lmdb.Txn): void {
+    if (this.zone.tracksOrder) return;
+    decodeInto(mustGet(txn, this.metaDbi, this.dbis.metaKey), this.meta);
+    if (this.meta.f64[META.lruStale]) return;
+    this.meta.f64[META.lruStale] = 1;
+    txn.putBinary(this.metaDbi, this.dbis.metaKey, this.meta.bytes);
+  }
+
   /** API DELETE of the zone: no keys, nothing discarded, as if just created. */
   clear(txn: lmdb.Txn): void {
     this.dbis.records.drop({ txn, justFreePages: true });

@@ -129,6 +129,25 @@ describe('ttl in the store', () => {
   });
 });
 
+describe('ttl removed and given back', () => {
+  it('updates made without ttl are not lost to update times from before: the ttl restarts', () => {
+    const plain = inlineZone('z', 1 << 20, ['gauge']);
+    const s = clockedStore([withTtl(plain, 1000)]);
+    put(s.store, 'a', 1);
+    s.reopen([plain]);
+    s.clock.now = 5000;
+    put(s.store, 'a', 1);
+    s.reopen([withTtl(plain, 1000)]);
+    s.clock.now = 5500;
+    expect(shown(s.store).metrics).toEqual({ a: '2' });
+    put(s.store, 'b', 1);
+    s.clock.now = 6499;
+    expect(shown(s.store).metrics).toEqual({ a: '2', b: '1' });
+    s.clock.now = 6500;
+    expect(shown(s.store).metrics).toEqual({});
+  });
+});
+
 describe('API deletes in the store', () => {
   it.each([
     ['expire=off', inlineZone('z', 32768, ['count'], { discardKey: 'old' })],
