@@ -50,7 +50,7 @@ const status = async (api: number) => (await getJson(`http://127.0.0.1:${api}/st
 const del = (api: number, path: string) => request(`http://127.0.0.1:${api}/status/http/${path}`, { method: 'DELETE' });
 
 async function untilStatus(api: number, holds: (s: Status) => boolean): Promise<Status> {
-  const end = Date.now() + 15_000;
+  const end = Date.now() + 30_000;
   for (;;) {
     const s = await status(api);
     if (holds(s)) return s;
