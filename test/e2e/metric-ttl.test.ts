@@ -104,7 +104,7 @@ describe('metric_zone ttl=', () => {
     expect((await zone(port)).metrics).toEqual({ k: 2 });
     // Once the new workers answer alone (the old ones would keep k for an hour), k expires.
     await until('the 2s ttl to drop k', async () => Object.keys((await zone(port)).metrics).length === 0);
-  });
+   }, 60_000);
 
   it('a restart keeps each key\'s last update time (shown with ?updated=on)', async () => {
     const { prefix } = makePrefix('');
@@ -116,7 +116,7 @@ describe('metric_zone ttl=', () => {
     await proxy!.stop('SIGQUIT');
     port = await start('metric_zone z:1m ttl=1h count;', prefix);
     expect(await getJson(`http://127.0.0.1:${port}/api/z?updated=on`)).toEqual({ discarded: 0, metrics: { k: 1 }, updated: before.updated });
-  });
+   }, 60_000);
 
   it('Angie\'s shape by default: no update times without ?updated=on, none for zones that keep no update order', async () => {
     const [port] = await freePorts(1);
