@@ -46,7 +46,7 @@ const mode = mostly(
   fc.tuple(fc.constantFrom('average exp', 'average mean', 'histogram'), fc.array(word, { maxLength: 3 })).map(([m, p]) => `${m} ${p.join(' ')}`),
 );
 
-const zoneOpts = fc.array(fc.constantFrom('expire=on', 'expire=off', 'discard_key=old', 'discard_key='), { maxLength: 2 }).map((o) => o.join(' '));
+const zoneOpts = fc.array(fc.constantFrom('expire=on', 'expire=off', 'discard_key=old', 'discard_key=', 'ttl=30s', 'ttl=0', 'ttl=abc'), { maxLength: 2 }).map((o) => o.join(' '));
 
 const zone = fc.oneof(
   fc.tuple(metricName, size, zoneOpts, mode).map(([n, s, o, m]) => `metric_zone ${n}:${s} ${o} ${m};`),
@@ -63,7 +63,7 @@ const locationDirective = fc.oneof(
   fc.tuple(fc.constantFrom('$v', '$uri', 'v', '$metric_z', '$metric_z_key', '$metric_z_value'), word).map(([n, v]) => `set ${n} ${quoted(v)};`),
   fc.tuple(fc.constantFrom('allow', 'deny'), fc.constantFrom('127.0.0.1', '::1', '10.0.0.0/8', 'fe80::/10', 'all', '1.2.3.4/40', 'x')).map(([d, a]) => `${d} ${a};`),
   fc.tuple(metricName, key, fc.constantFrom('', 'on=request', 'on=response', 'on=end', 'on=x')).map(([z, k, s]) => `metric ${z} ${k} ${s};`),
-  fc.constantFrom('/status/', '/status/http/metric_zones/$1', 'x').map((p) => `api ${p};`),
+  fc.tuple(fc.constantFrom('/status/', '/status/http/metric_zones/$1', 'x'), fc.constantFrom('', ' write=on', ' write=bogus')).map(([p, w]) => `api ${p}${w};`),
   fc.constantFrom('all', 't', 'nope').map((t) => `prometheus ${t};`),
   fc.constantFrom('http://127.0.0.1:1', 'http://up', 'http://up/x', 'http://127.0.0.1:99999', 'ftp://x').map((u) => `proxy_pass ${u};`),
   fc.tuple(fc.constantFrom('proxy_read_timeout', 'proxy_connect_timeout', 'keepalive_timeout', 'client_header_timeout'), fc.constantFrom('1s', '300ms', '0', 'x')).map(([d, v]) => `${d} ${v};`),
