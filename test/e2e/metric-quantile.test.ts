@@ -1,18 +1,23 @@
 import * as fs from 'node:fs';
+import { WebSocket } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
+import { attachWebSocketEcho } from '../helpers/backends';
 import { Example, startExample } from '../helpers/examples';
-import { freePorts, getJson, makePrefix, Proxy, request, runCli, startProxy } from '../helpers/proc';
+import { freePorts, getJson, makePrefix, Proxy, request, runCli, startBackend, startProxy } from '../helpers/proc';
 
 // The `quantile` mode through the real CLI: two workers, values from request
 // variables, read back through the API, $metric_*_value and Prometheus.
 
 let ex: Example | undefined;
 let proxy: Proxy | undefined;
+let backend: { close(): Promise<void> } | undefined;
 afterEach(async () => {
   await ex?.stop();
   await proxy?.stop('SIGTERM');
+  await backend?.close();
   ex = undefined;
   proxy = undefined;
+  backend = undefined;
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -81,6 +86,51 @@ describe('quantile mode: the summary example, two workers', () => {
     await sendAll(ex.get, ['0.5', ...odd].map((v) => `/route/mixed?t=${v}`));
     const mixed = (await ex.json('/api/mixed/p')) as Record<string, number>;
     for (const q of ['0.5', '0.9', '0.99']) expectWithin(mixed[q], 0.5);
+  });
+});
+
+type Endpoints = Record<string, { requests: number; time_sum: number; latency: Record<string, number | null> }>;
+
+describe('the endpoint-monitoring example', () => {
+  it('per route: count, status classes, percentiles; in-flight HTTP and WebSocket apart; all in one scrape', async () => {
+    // The upstream answers /slow after 50 ms, /missing with 404, /boom with 500, the rest at once.
+    const app = await startBackend((req, res) => {
+      const status = req.url === '/missing' ? 404 : req.url === '/boom' ? 500 : 200;
+      setTimeout(() => res.writeHead(status).end('ok'), req.url === '/slow' ? 50 : 0);
+    });
+    attachWebSocketEcho(app.server);
+    backend = app;
+    ex = await startExample('endpoint-monitoring', { '127.0.0.1:9000': `127.0.0.1:${app.port}` });
+    const paths = [...Array<string>(20).fill('/slow'), ...Array<string>(30).fill('/fast'), '/missing', '/missing', '/boom'];
+    for (let i = 0; i < paths.length; i += 10) await Promise.all(paths.slice(i, i + 10).map((p) => ex!.get(p)));
+
+    const routes = (await ex.json('/status/endpoints/metrics')) as Endpoints;
+    expect(routes['/slow'].requests).toBe(20);
+    expect(routes['/slow'].time_sum / 20).toBeGreaterThanOrEqual(0.05);
+    expect(routes['/slow'].latency['0.5']).toBeGreaterThanOrEqual(0.05 * 0.98);
+    expect(routes['/fast'].requests).toBe(30);
+    const statuses = (await ex.json('/status/endpoint_status/metrics')) as Record<string, Record<string, number>>;
+    expect(statuses['/missing']).toEqual({ '299': 0, '399': 0, '499': 2, '599': 2 });
+    expect(statuses['/boom']).toEqual({ '299': 0, '399': 0, '499': 0, '599': 1 });
+
+    const socket = new WebSocket(`ws://127.0.0.1:${ex.port}/ws/echo`);
+    await new Promise<void>((resolve, reject) => {
+      socket.onopen = () => resolve();
+      socket.onerror = () => reject(new Error('websocket failed'));
+    });
+    const inflight = async () => (await ex!.json('/status/inflight/metrics')) as Record<string, number>;
+    await untilTrue('the open tunnel counted', async () => (await inflight()).websocket === 1);
+    expect((await inflight()).http).toBe(0);
+    socket.close();
+    await untilTrue('the closed tunnel uncounted', async () => (await inflight()).websocket === 0);
+
+    const scrape = (await ex.get('/metrics')).body;
+    expect(scrape).toContain('# TYPE endpoint_request_seconds summary');
+    const p99 = /^endpoint_request_seconds\{route="\/slow",quantile="0\.99"\} (\S+)$/m.exec(scrape);
+    expect(Number(p99?.[1])).toBeGreaterThanOrEqual(routes['/slow'].latency['0.99']!);
+    expect(scrape).toContain('endpoint_request_seconds_count{route="/slow"} 20');
+    expect(scrape).toContain('endpoint_responses{route="/boom",status_le="599"} 1');
+    expect(scrape).toContain('endpoint_in_flight{kind="websocket"} 0');
   });
 });
 

@@ -111,7 +111,7 @@ function quantileMerge(into: Float64Array, intoOff: number, from: Float64Array, 
   for (let i = 0; i < WINDOW_SLICES; i++) {
     const slice = fromOff + i * sliceSlots(p);
     const epoch = from[slice];
-    if (!isLive(p, epoch, nowMs) || sketchCount(from, slice + 1, p.mapping) === 0) continue;
+    if (!isLive(p, epoch, nowMs) || sketchCount(from, slice + 1) === 0) continue;
     const target = sliceAt(p, intoOff, epoch);
     if (into[target] > epoch) continue;
     sketchMerge(into, claimSlice(into, intoOff, p, epoch), from, slice + 1, p.mapping);

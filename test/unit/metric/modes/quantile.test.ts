@@ -61,12 +61,13 @@ describe('quantile: accuracy against exact nearest-rank quantiles, 10^6 values',
         }
         const sorted = values.slice().sort();
         const read = readMap(zone, st);
+        const fullAccuracyFloor = sorted[sorted.length - 1] / FULL_ACCURACY_RANGE;
         for (const q of QS) {
           const exact = sorted[nearestRank(Number(q), sorted.length) - 1];
-          // The guarantee holds above the collapsed range (five decades below the highest value).
-          expect(exact, `q=${q} in the full-accuracy range`).toBeGreaterThan(sorted[sorted.length - 1] / FULL_ACCURACY_RANGE);
-          const shown = read.get(q)!;
-          expect(Math.abs(shown - exact), `q=${q}: ${shown} vs ${exact}`).toBeLessThanOrEqual(Number(alpha) * exact * (1 + 1e-9));
+          if (Number(q) >= 0.99) expect(exact, `q=${q} in the full-accuracy range`).toBeGreaterThan(fullAccuracyFloor);
+          // The guarantee above the collapsed range; below it, never less than the truth.
+          if (exact > fullAccuracyFloor) expectWithin(read.get(q), exact, Number(alpha));
+          else expect(read.get(q)!).toBeGreaterThanOrEqual(exact * (1 - Number(alpha)));
         }
       });
     }
@@ -74,11 +75,12 @@ describe('quantile: accuracy against exact nearest-rank quantiles, 10^6 values',
 
   it('zero and negative values: the guarantee holds for |x|, zero reads exactly 0', () => {
     const { zone, st } = key(['quantile', '0.1', '0.3', '0.5', '0.7', '0.9']);
-    const values = [-300, -20, -5, -1.5, 0, 0, 0, 0.25, 7, 400];
+    // The negative store is an eighth of the positive one: these negatives span less than it holds.
+    const values = [-300, -200, -150, -120, 0, 0, 0, 0.25, 7, 400];
     for (const v of values) zone.update(st, 0, v, 0);
     const read = readMap(zone, st);
     // Nearest ranks 1, 3, 5, 7, 9 of the sorted values.
-    [-300, -5, 0, 0, 7].forEach((exact, i) => expectWithin(read.get(['0.1', '0.3', '0.5', '0.7', '0.9'][i]), exact));
+    [-300, -150, 0, 0, 7].forEach((exact, i) => expectWithin(read.get(['0.1', '0.3', '0.5', '0.7', '0.9'][i]), exact));
   });
 });
 
@@ -164,12 +166,27 @@ describe('quantile: bounded size', () => {
     expect(read.get('0.5')!).toBeGreaterThanOrEqual(values[nearestRank(0.5, values.length) - 1]);
   });
 
-  it('record sizes (README): 9,288 bytes at accuracy=0.01, ×6 (+ an epoch per slice) with a window', () => {
+  it('record sizes (README): 1,936 bytes at accuracy=0.01, ×6 (+ an epoch per slice) with a window', () => {
     const bytes = (args: string[]) => new Zone(inlineZone('z', 1 << 20, ['quantile', '0.5', ...args])).slots * 8;
-    expect(bytes([])).toBe(9288);
-    expect(bytes(['accuracy=0.1'])).toBe(1000);
-    expect(bytes(['accuracy=0.001'])).toBe(92184);
-    expect(bytes(['window=1m'])).toBe(6 * (9288 + 8));
+    expect(bytes([])).toBe(1936);
+    expect(bytes(['accuracy=0.1'])).toBe(256);
+    expect(bytes(['accuracy=0.001'])).toBe(18776);
+    expect(bytes(['window=1m'])).toBe(6 * (1936 + 8));
+  });
+});
+
+describe('quantile: u32 bins', () => {
+  it('a bin saturates at 2^32 − 1 instead of wrapping; the value count stays exact', () => {
+    const { zone, st } = key(['quantile', '0.5']);
+    zone.update(st, 0, 3, 0);
+    zone.update(st, 0, 3, 0);
+    // Each merge of the record into itself doubles every count: 2 · 2^33 values of 3.
+    for (let i = 0; i < 33; i++) zone.merge(st, 0, st.slice(), 0, 0);
+    expectWithin(readMap(zone, st).get('0.5'), 3);
+    zone.update(st, 0, 1000, 0);
+    // Ranks past the saturated bin's count read as the highest value: never a wrapped, wrong bin.
+    expect([...new Uint32Array(st.buffer)].filter((c) => c === 0xffffffff)).toHaveLength(1);
+    expectWithin(readMap(zone, st).get('0.5'), 1000);
   });
 });
 

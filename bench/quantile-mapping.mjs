@@ -1,0 +1,79 @@
+// The quantile mode's hand-written DDSketch mapping next to @datadog/sketches-js's: the same values
+// into both, their answers against the exact nearest-rank quantiles, and the bytes each keeps.
+// Needs the library (not a dependency): `npm install --no-save @datadog/sketches-js protobufjs`,
+// or SKETCHES_JS=/path/to/node_modules/@datadog/sketches-js. Results: bench/results/quantile-mapping.md.
+// Speed per update is in the micro-bench: `node bench/micro.mjs --only 'Zone.update|sketches-js'`.
+import { createRequire } from 'node:module';
+import * as path from 'node:path';
+import { DIST, fixed, markdownTable, writeResult } from './lib.mjs';
+
+const load = createRequire(path.join(DIST, 'x.js'));
+const { parseMetricSpec } = load('./metric/modes');
+const { Zone } = load('./metric/zone');
+const { nearestRank } = load('./metric/modes/sketch');
+const dd = createRequire(path.join(process.cwd(), 'x.js'))(process.env.SKETCHES_JS ?? '@datadog/sketches-js');
+
+const N = 1_000_000;
+const QS = [0.5, 0.9, 0.95, 0.99, 0.999];
+
+const normal = () => Math.sqrt(-2 * Math.log(1 - Math.random())) * Math.cos(2 * Math.PI * Math.random());
+const DISTRIBUTIONS = {
+  'lognormal, median 50 ms, σ=1': () => 0.05 * Math.exp(normal()),
+  'Pareto shape 1.16 from 1 ms': () => 0.001 / Math.pow(1 - Math.random(), 1 / 1.16),
+  'uniform 0..2': () => 2 * Math.random(),
+};
+
+function ours(alpha) {
+  const { mode, params } = parseMetricSpec(['quantile', ...QS.map(String), `accuracy=${alpha}`]);
+  const zone = new Zone({ name: 'z', size: 64 << 20, expire: false, complex: false, metrics: [{ name: mode.name, mode, params }], file: 'bench', line: 1 });
+  const st = new Float64Array(zone.slots);
+  zone.init(st, 0);
+  return { zone, st, bins: params.mapping.bins };
+}
+
+/** Worst relative error over QS of `answer(q)` against the exact sorted values. */
+function worstError(sorted, answer) {
+  return Math.max(...QS.map((q) => {
+    const exact = sorted[nearestRank(q, sorted.length) - 1];
+    return Math.abs(answer(q) - exact) / exact;
+  }));
+}
+
+const rows = [];
+for (const alpha of [0.01, 0.001]) {
+  for (const [name, next] of Object.entries(DISTRIBUTIONS)) {
+    const mine = ours(alpha);
+    const theirs = new dd.LogCollapsingLowestDenseDDSketch({ relativeAccuracy: alpha, binLimit: mine.bins });
+    const values = new Float64Array(N);
+    for (let i = 0; i < N; i++) {
+      values[i] = next();
+      mine.zone.update(mine.st, 0, values[i], 0);
+      theirs.accept(values[i]);
+    }
+    const sorted = values.sort();
+    const read = mine.zone.read(mine.st, 0, 0);
+    rows.push([
+      name,
+      String(alpha),
+      fixed(100 * worstError(sorted, (q) => read.get(String(q))), 3) + ' %',
+      fixed(100 * worstError(sorted, (q) => theirs.getValueAtQuantile(q)), 3) + ' %',
+      String(mine.st.length * 8),
+      String(theirs.toProto().length),
+    ]);
+    console.log(rows.at(-1).join('  '));
+  }
+}
+
+const md = `# quantile: hand-written mapping vs @datadog/sketches-js
+
+\`node bench/quantile-mapping.mjs\`: ${N.toLocaleString('en')} values per row into the \`quantile\` mode's record
+and into sketches-js's \`LogCollapsingLowestDenseDDSketch\` with the same accuracy and bin limit; the worst
+relative error over the quantiles ${QS.join(', ')} against the exact nearest-rank values, and the bytes each keeps
+(our fixed record; sketches-js's protobuf encoding, which grows with the range seen).
+
+${markdownTable(
+  [['distribution', 'l'], ['α', 'r'], ['quantile mode, worst error', 'r'], ['sketches-js, worst error', 'r'], ['record bytes (fixed)', 'r'], ['sketches-js toProto bytes', 'r']],
+  rows,
+)}`;
+writeResult('quantile-mapping.md', md);
+console.log(md);
