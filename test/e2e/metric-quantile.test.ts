@@ -1,9 +1,10 @@
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { WebSocket } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { attachWebSocketEcho } from '../helpers/backends';
 import { Example, startExample } from '../helpers/examples';
-import { freePorts, getJson, makePrefix, Proxy, request, runCli, startBackend, startProxy } from '../helpers/proc';
+import { freePorts, getJson, makePrefix, Proxy, request, ROOT, runCli, startBackend, startProxy } from '../helpers/proc';
 
 // The `quantile` mode through the real CLI: two workers, values from request
 // variables, read back through the API, $metric_*_value and Prometheus.
@@ -131,6 +132,14 @@ describe('the endpoint-monitoring example', () => {
     expect(scrape).toContain('endpoint_request_seconds_count{route="/slow"} 20');
     expect(scrape).toContain('endpoint_responses{route="/boom",status_le="599"} 1');
     expect(scrape).toContain('endpoint_in_flight{kind="websocket"} 0');
+
+    // The Grafana dashboard queries only series this scrape has.
+    const dashboard = JSON.parse(fs.readFileSync(path.join(ROOT, 'conf/grafana/endpoint-monitoring.json'), 'utf8')) as {
+      panels: Array<{ targets: Array<{ expr: string }> }>;
+    };
+    const queried = new Set(dashboard.panels.flatMap((p) => p.targets.flatMap((t) => t.expr.match(/\bendpoint_\w+/g) ?? [])));
+    expect(queried.size).toBe(5);
+    for (const series of queried) expect(scrape, series).toMatch(new RegExp(`^${series}\\{`, 'm'));
   });
 });
 
