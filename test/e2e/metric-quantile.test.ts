@@ -150,6 +150,7 @@ http {
   server {
     listen 127.0.0.1:${port};
     location /hit { metric keep k=$arg_v; metric q k=$arg_v; metric acc k=$arg_v; metric win k=$arg_v; return 204; }
+    location /show { set $metric_keep_key k; return 200 "$metric_keep_value"; }
     location /api/ { api /status/http/metric_zones/; }
   }
 }`;
@@ -174,7 +175,10 @@ describe('quantile zones across reload and restart', () => {
     proxy = await startProxy(zonesConf(port, BEFORE), [port]);
     const zones = async () => (await getJson(`http://127.0.0.1:${port}/api/`)) as Zones;
     for (const v of [10, 20, 30]) expect((await request(`http://127.0.0.1:${port}/hit?v=${v}`)).status).toBe(204);
-    expectWithin((await zones()).keep.metrics.k['0.5'], 20, 0.02);
+    const keep = (await zones()).keep.metrics.k;
+    expectWithin(keep['0.5'], 20, 0.02);
+    // $metric_NAME_value: the quantiles joined with spaces.
+    expect((await request(`http://127.0.0.1:${port}/show`)).body).toBe(`${keep['0.5']} ${keep['0.99']}`);
 
     fs.writeFileSync(proxy.conf, zonesConf(port, AFTER));
     expect((await runCli(['-p', proxy.prefix, '-c', proxy.conf, '-s', 'reload'])).code).toBe(0);
