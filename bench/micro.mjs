@@ -51,7 +51,7 @@ function render(results, base) {
     return base ? [...row, b ? fixed(b.ns, 0) : '–', b ? `${fixed(r.ns / b.ns, 2)}×` : '–'] : row;
   });
   let md = `# Micro-benchmarks\n\nMachine: ${machineDescription()}\n\n`;
-  md += `\`node bench/micro.mjs\`: median of ${opts.rounds} rounds of ${opts.ms} ms after a warm-up round, in one process, each case started once the rest of the machine is quiet (< 0.1 core busy, waiting up to a minute).`;
+  md += `\`node bench/micro.mjs\`: median of ${opts.rounds} rounds of ${opts.ms} ms after a warm-up round, in one process, each case started once the rest of the machine is quiet (< 0.1 core busy, waiting up to ${opts.quietMs / 1000} s).`;
   if (opts.compare) md += ` Compared with the saved run \`${opts.compare}\` (after / before < 1 is faster).`;
   if (opts.against) md += ` Compared with the build \`${baseName}\`, measured in the same process, rounds interleaved (after / before < 1 is faster).`;
   md += '\n\n';
