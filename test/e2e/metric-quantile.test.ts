@@ -23,7 +23,7 @@ afterEach(async () => {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function untilTrue(what: string, probe: () => Promise<boolean>, ms = 15_000): Promise<void> {
+async function untilTrue(what: string, probe: () => Promise<boolean>, ms = 60_000): Promise<void> {
   const end = Date.now() + ms;
   while (!(await probe().catch(() => false))) {
     if (Date.now() > end) throw new Error(`${what}: not reached`);
@@ -71,7 +71,7 @@ describe('quantile mode: the summary example, two workers', () => {
       'request_duration_seconds_sum{route="users"} 20.1',
       'request_duration_seconds_count{route="users"} 200',
     ]);
-  });
+  }, 60_000);
 
   it('nan, inf, -inf and 1e999 are not counted by the quantiles: the record and the JSON stay valid', async () => {
     ex = await startExample('quantile-summary');
@@ -87,7 +87,7 @@ describe('quantile mode: the summary example, two workers', () => {
     await sendAll(ex.get, ['0.5', ...odd].map((v) => `/route/mixed?t=${v}`));
     const mixed = (await ex.json('/api/mixed/p')) as Record<string, number>;
     for (const q of ['0.5', '0.9', '0.99']) expectWithin(mixed[q], 0.5);
-  });
+  }, 60_000);
 });
 
 type Endpoints = Record<string, { requests: number; time_sum: number; latency: Record<string, number | null> }>;
@@ -140,7 +140,7 @@ describe('the endpoint-monitoring example', () => {
     const queried = new Set(dashboard.panels.flatMap((p) => p.targets.flatMap((t) => t.expr.match(/\bendpoint_\w+/g) ?? [])));
     expect(queried.size).toBe(5);
     for (const series of queried) expect(scrape, series).toMatch(new RegExp(`^${series}\\{`, 'm'));
-  });
+  }, 60_000);
 });
 
 const zonesConf = (port: number, zones: string) => `
@@ -194,7 +194,7 @@ describe('quantile zones across reload and restart', () => {
     await proxy.stop('SIGQUIT');
     proxy = await startProxy(zonesConf(port, AFTER), [port], { prefix });
     expectWithin((await zones()).keep.metrics.k['0.99'], 30, 0.02);
-  });
+  }, 120_000);
 });
 
 describe('quantile configuration errors: one line each, exit 1', () => {
