@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BENCH, CLI, ROOT, ensureNginx, ensureWrk, machineDescription, measureQuiet, OTHER_LOAD_LIMIT, parseArgs, writeResult } from './lib.mjs';
 import { goalsTable, resultsTable, summarise } from './report.mjs';
-import { buildSetups, proxySetups, startBackend } from './setups.mjs';
+import { buildSetups, modeSetups, proxySetups, startBackend } from './setups.mjs';
 
 const opts = parseArgs(process.argv.slice(2), {
   seconds: 5,
@@ -35,8 +35,8 @@ function parseBuilds(text) {
 }
 
 function selectedSetups() {
-  const all = opts.builds ? buildSetups(parseBuilds(opts.builds)) : [BACKEND, ...proxySetups()];
-  if (opts.only === '') return all;
+  const all = opts.builds ? buildSetups(parseBuilds(opts.builds)) : [BACKEND, ...proxySetups(), ...modeSetups()];
+  if (opts.only === '') return all.filter((s) => !s.optIn);
   const keys = opts.only.split(',');
   return all.filter((s) => keys.includes(s.key));
 }

@@ -25,6 +25,17 @@ export const FOUR_METRICS = metricSet(
   ],
 );
 
+/** 4 zones of one mode, each updated by every request with $request_time (quantile vs histogram, issue 13). */
+function fourOfMode(label, modeArgs) {
+  const names = [1, 2, 3, 4].map((i) => `bench_${label}${i}`);
+  return metricSet(
+    names.map((n) => `metric_zone ${n}:4m ${modeArgs};`),
+    names.map((n) => `metric ${n} $uri=$request_time;`),
+  );
+}
+export const FOUR_HISTOGRAMS = fourOfMode('hist', 'histogram 0.005 0.01 0.05 0.1 0.5 1 inf');
+export const FOUR_QUANTILES = fourOfMode('quant', 'quantile 0.5 0.95 0.99');
+
 /** 16 metric directives over every mode and the usual keys. */
 export const SIXTEEN_METRICS = metricSet(
   [

@@ -13,6 +13,7 @@ function modulesOf(dist) {
     ...load('metric/engine'),
     ...load('http/commit'),
     ...load('metric/modes'),
+    ...load('metric/zone'),
     ...load('config/load'),
     ...load('http/context'),
     ...load('http/variables'),
@@ -145,8 +146,80 @@ function apiCases(m) {
   return [{ name: 'API render of a 10,000-key histogram zone (JSON, one read transaction)', ops: 1, run: render }, { close }];
 }
 
+/** Latency-like values (lognormal around 50 ms), precomputed so the cases time only the update. */
+const LATENCIES = Array.from({ length: 4096 }, () => 0.05 * Math.exp(Math.sqrt(-2 * Math.log(1 - Math.random())) * Math.cos(2 * Math.PI * Math.random())));
+const HISTOGRAM_7 = ['histogram', '0.005', '0.01', '0.05', '0.1', '0.5', '1', 'inf'];
+const QUANTILE_3 = ['quantile', '0.5', '0.95', '0.99'];
+
+/** One in-memory key record: µs per update of a mode, nothing else (no store, no commit). */
+function modeCases(m) {
+  const updateOf = (modeArgs) => {
+    const zone = new m.Zone(zoneDef(m, 'z', 64 << 20, modeArgs));
+    const st = new Float64Array(zone.slots);
+    zone.init(st, 0);
+    let i = 0;
+    return () => zone.update(st, 0, LATENCIES[i++ & 4095], 1_700_000_000_000 + i);
+  };
+  return [
+    { name: 'Zone.update: average exp', ops: 1, run: updateOf(['average', 'exp']) },
+    { name: 'Zone.update: histogram, 7 bounds', ops: 1, run: updateOf(HISTOGRAM_7) },
+    { name: 'Zone.update: quantile 0.5 0.95 0.99 (accuracy=0.01)', ops: 1, run: updateOf(QUANTILE_3) },
+    { name: 'Zone.update: quantile 0.5 0.95 0.99 accuracy=0.001', ops: 1, run: updateOf([...QUANTILE_3, 'accuracy=0.001']) },
+    { name: 'Zone.update: quantile 0.5 0.95 0.99 window=1m', ops: 1, run: updateOf([...QUANTILE_3, 'window=1m']) },
+  ];
+}
+
+/**
+ * @datadog/sketches-js, when it resolves (not a dependency: `npm install --no-save @datadog/sketches-js protobufjs`,
+ * or SKETCHES_JS=/path/to/node_modules/@datadog/sketches-js): its object model per update, and what
+ * keeping its sketch in a store record would cost (decode, accept, encode).
+ */
+function sketchesJsCases() {
+  let dd;
+  try {
+    dd = createRequire(path.join(process.cwd(), 'x.js'))(process.env.SKETCHES_JS ?? '@datadog/sketches-js');
+  } catch {
+    return [];
+  }
+  const sketch = new dd.LogCollapsingLowestDenseDDSketch({ relativeAccuracy: 0.01, binLimit: 577 });
+  const mapping = sketch.mapping;
+  let i = 0;
+  let stored = sketch.toProto();
+  return [
+    { name: 'sketches-js LogarithmicMapping.key (the mapping alone)', ops: 1, run: () => mapping.key(LATENCIES[i++ & 4095]) },
+    { name: 'sketches-js LogCollapsingLowestDenseDDSketch.accept (object in memory)', ops: 1, run: () => sketch.accept(LATENCIES[i++ & 4095]) },
+    {
+      name: 'sketches-js as a stored record: fromProto, accept, toProto',
+      ops: 1,
+      run: () => {
+        const s = dd.DDSketch.fromProto(stored);
+        s.accept(LATENCIES[i++ & 4095]);
+        stored = s.toProto();
+      },
+    },
+  ];
+}
+
+/** A request updating 4 zones of one mode (key $uri), 16 requests per commit: the store's share of a request. */
+function fourOfModeCases(m) {
+  const engines = [['histogram', HISTOGRAM_7], ['quantile', QUANTILE_3]].map(([label, modeArgs]) => {
+    const names = ['a', 'b', 'c', 'd'];
+    const { engine, commits, close } = engineWith(m, names.map((n) => zoneDef(m, n, 8 << 20, modeArgs)));
+    let i = 0;
+    const run = () => {
+      for (let r = 0; r < 16; r++) {
+        const value = LATENCIES[i++ & 4095];
+        engine.apply(names.map((zone) => ({ zone, key: `/api/route${i & 7}`, value })));
+      }
+      commits.flushNow();
+    };
+    return [{ name: `engine group commit: 4 ${label} metrics per request, 16 requests per turn, per request`, ops: 16, run }, { close }];
+  });
+  return engines.flat();
+}
+
 /** Every case, built on the modules of the build in `dist`. */
 export function microCases(dist = DIST) {
   const m = modulesOf(dist);
-  return [...storeCases(m), ...engineCases(m), ...keyCountCases(m), ...requestCases(m), ...apiCases(m)];
+  return [...storeCases(m), ...engineCases(m), ...keyCountCases(m), ...requestCases(m), ...apiCases(m), ...modeCases(m), ...sketchesJsCases(), ...fourOfModeCases(m)];
 }

@@ -3,13 +3,14 @@
 // `node bench/micro.mjs --compare base`. Or, steadier on a noisy machine, both builds in one process
 // with their rounds interleaved: `node bench/build-copy.mjs base` before the change, then
 // `node bench/micro.mjs --against node_modules/.cache/mp-bench/base/dist`.
-// Results: bench/results/micro.md (+ micro-NAME.json when saved).
+// Results: bench/results/micro.md (+ micro-NAME.json when saved). Some cases only:
+// `--only REGEX --out NAME.md` (e.g. `--only 'Zone.update|4 .* metrics per request' --out micro-modes.md`).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BENCH, fixed, machineDescription, ROOT, markdownTable, median, parseArgs, waitQuiet, writeResult } from './lib.mjs';
 import { microCases } from './micro-cases.mjs';
 
-const opts = parseArgs(process.argv.slice(2), { rounds: 7, ms: 300, save: '', compare: '', against: '' });
+const opts = parseArgs(process.argv.slice(2), { rounds: 7, ms: 300, save: '', compare: '', against: '', only: '', out: 'micro.md', quietMs: 60000 });
 
 /** ns per op of one round: calls `run` in growing batches until `ms` have passed. */
 function round(c, ms) {
@@ -50,7 +51,7 @@ function render(results, base) {
     return base ? [...row, b ? fixed(b.ns, 0) : '–', b ? `${fixed(r.ns / b.ns, 2)}×` : '–'] : row;
   });
   let md = `# Micro-benchmarks\n\nMachine: ${machineDescription()}\n\n`;
-  md += `\`node bench/micro.mjs\`: median of ${opts.rounds} rounds of ${opts.ms} ms after a warm-up round, in one process, each case started once the rest of the machine is quiet (< 0.1 core busy, waiting up to a minute).`;
+  md += `\`node bench/micro.mjs\`: median of ${opts.rounds} rounds of ${opts.ms} ms after a warm-up round, in one process, each case started once the rest of the machine is quiet (< 0.1 core busy, waiting up to ${opts.quietMs / 1000} s).`;
   if (opts.compare) md += ` Compared with the saved run \`${opts.compare}\` (after / before < 1 is faster).`;
   if (opts.against) md += ` Compared with the build \`${baseName}\`, measured in the same process, rounds interleaved (after / before < 1 is faster).`;
   md += '\n\n';
@@ -62,9 +63,10 @@ async function main() {
   const others = opts.against ? microCases(path.resolve(ROOT, opts.against)) : [];
   const results = {};
   const against = {};
-  for (const c of cases.filter((c) => c.run)) {
+  const only = new RegExp(opts.only);
+  for (const c of cases.filter((c) => c.run && only.test(c.name))) {
     const other = others.find((o) => o.name === c.name);
-    await waitQuiet({ cores: 0.1 }); // others' load on the machine skews a micro-benchmark most of all
+    await waitQuiet({ cores: 0.1, maxMs: opts.quietMs }); // others' load on the machine skews a micro-benchmark most of all
     [results[c.name], against[c.name]] = measureCases(other ? [c, other] : [c]);
     console.log(`${fixed(results[c.name].ns, 0).padStart(10)} ns/op  ${c.name}`);
   }
@@ -73,7 +75,7 @@ async function main() {
   const base = opts.compare ? JSON.parse(fs.readFileSync(savedFile(opts.compare), 'utf8')) : opts.against ? against : undefined;
   const md = render(results, base);
   console.log(`\n${md}`);
-  writeResult('micro.md', md);
+  writeResult(opts.out, md);
 }
 
 main().catch((e) => {

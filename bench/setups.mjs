@@ -2,7 +2,7 @@
 // returns { pid, port, stop }; the pid is the root of the process tree whose CPU time is counted.
 import * as path from 'node:path';
 import { BENCH, freePort, startMetricproxy, startNginx, startProgram } from './lib.mjs';
-import { backendHttp, FOUR_METRICS, metricproxyConf, nginxProxyHttp, NO_METRICS, SIXTEEN_METRICS } from './configs.mjs';
+import { backendHttp, FOUR_HISTOGRAMS, FOUR_METRICS, FOUR_QUANTILES, metricproxyConf, nginxProxyHttp, NO_METRICS, SIXTEEN_METRICS } from './configs.mjs';
 
 async function nodeServer(file, backendPort) {
   const port = await freePort();
@@ -48,6 +48,19 @@ export function buildSetups(builds) {
     for (const [name] of METRIC_SETS) for (const build of builds) setups.push(metricproxySetup(name, workers, build));
   }
   return setups;
+}
+
+/**
+ * Run only when named with --only (not part of the stock table): 4 quantile metrics per request
+ * against 4 histogram metrics, one worker (`--only mp-4hist-1w,mp-4quant-1w`).
+ */
+export function modeSetups() {
+  return [['4 histograms', 'mp-4hist-1w', FOUR_HISTOGRAMS], ['4 quantiles', 'mp-4quant-1w', FOUR_QUANTILES]].map(([name, key, metrics]) => ({
+    key,
+    name: `metricproxy, ${name}, 1w`,
+    optIn: true,
+    start: (backendPort, nodeArgs) => metricproxy(backendPort, 1, metrics, nodeArgs),
+  }));
 }
 
 /** The proxies of the comparison, in table order. The backend itself is measured as the ceiling. */

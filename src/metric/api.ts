@@ -5,7 +5,7 @@ import type { MetricValue } from './value';
 import { apiKeyName, keyFromApiName } from './zone';
 
 function valueNode(v: MetricValue): ApiNode {
-  if (typeof v === 'number') return v;
+  if (typeof v === 'number' || v === null) return v;
   return lazyObject(
     () => v.keys(),
     (name) => {

@@ -2,9 +2,10 @@
  * How metric state reads out: numbers, and ordered maps for histograms and
  * complex keys. Maps, not plain objects, because JS objects list
  * integer-like keys ("1", "10") before all others, while Angie prints
- * buckets ascending and sub-metrics in declaration order.
+ * buckets ascending and sub-metrics in declaration order. null: a quantile
+ * with no value yet.
  */
-export type MetricValue = number | ReadonlyMap<string, MetricValue>;
+export type MetricValue = number | null | ReadonlyMap<string, MetricValue>;
 
 /**
  * A number as Angie's ngx_dtoa prints it: 15 significant digits, no

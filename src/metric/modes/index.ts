@@ -1,13 +1,14 @@
 import { ConfigError } from '../../config/errors';
 import { averageExpMode, averageMeanMode } from './average';
 import { histogramMode } from './histogram';
+import { quantileMode } from './quantile';
 import { countMode, gaugeMode, lastMode, maxMode, minMode } from './simple';
 import type { ModeRow } from './types';
 
 export type { ModeName, ModeRow } from './types';
 export { dataBytes } from './types';
 
-/** Every mode, in Angie's table order. */
+/** Every mode, in Angie's table order, then metricproxy's own. */
 export const MODES: readonly ModeRow[] = [
   countMode,
   minMode,
@@ -17,6 +18,7 @@ export const MODES: readonly ModeRow[] = [
   averageMeanMode,
   averageExpMode,
   histogramMode,
+  quantileMode,
 ];
 
 export interface MetricSpec {

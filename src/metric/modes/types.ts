@@ -8,7 +8,8 @@ export type ModeName =
   | 'max'
   | 'average exp'
   | 'average mean'
-  | 'histogram';
+  | 'histogram'
+  | 'quantile';
 
 /**
  * One row of the mode table. State lives in a Float64Array at `off`, so a

@@ -35,6 +35,7 @@ export function bytes(s: string): string {
 
 /** JSON text of an API value, keys in map order (as the API prints it). */
 export function metricValueToJson(v: MetricValue): string {
+  if (v === null) return 'null';
   if (typeof v === 'number') return Number.isFinite(v) ? formatNumber(v) : 'null';
   const members: string[] = [];
   for (const [name, member] of v) members.push(`${JSON.stringify(name)}:${metricValueToJson(member)}`);
