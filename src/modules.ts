@@ -4,6 +4,7 @@ import { accessModule } from './http/access-module';
 import { coreHttpModule } from './http/core-module';
 import { headersModule } from './http/headers-module';
 import { logModule } from './http/log-module';
+import { mapModule } from './http/map-module';
 import { rewriteModule } from './http/rewrite-module';
 import type { Module } from './module';
 import { metricModule } from './metric/module';
@@ -19,6 +20,7 @@ import { statusModule } from './status/module';
 export const MODULES: Array<(b: Builder) => Module> = [
   mainModule,
   coreHttpModule,
+  mapModule,
   rewriteModule,
   accessModule,
   headersModule,

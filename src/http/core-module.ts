@@ -99,7 +99,7 @@ function addLocation(d: Directive, scope: Scope, b: Builder): Scope {
 }
 
 /** Named groups `(?<name>...)` become variables, as nginx's named captures do. */
-function defineNamedCaptures(re: RegExp, b: Builder): void {
+export function defineNamedCaptures(re: RegExp, b: Builder): void {
   for (const m of re.source.matchAll(/\(\?<([A-Za-z_][A-Za-z0-9_]*)>/g)) {
     const g = m[1];
     b.variables.define(g, (r) => r.namedCaptures?.[g]);
