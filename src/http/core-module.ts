@@ -18,7 +18,7 @@ export function compileRegex(source: string, caseless: boolean): RegExp {
   }
 }
 
-function serverOf(scope: Scope): ServerConf {
+export function serverOf(scope: Scope): ServerConf {
   for (let s: Scope | undefined = scope; s; s = s.parent) if (s.owner instanceof ServerConf) return s.owner;
   throw new Error('no server scope');
 }
@@ -72,6 +72,7 @@ function addLocation(d: Directive, scope: Scope, b: Builder): Scope {
   const parent = scope.owner instanceof LocationConf ? scope.owner : undefined;
   if (parent !== undefined) {
     if (parent.modifier === '=') throw new ConfigError(`location "${name}" cannot be inside the exact location "${parent.name}"`);
+    if (parent.modifier === 'if') throw new ConfigError('"location" directive is not allowed here');
     if (parent.modifier === '@') throw new ConfigError(`location "${name}" cannot be inside the named location "${parent.name}"`);
     if (modifier === '@') throw new ConfigError(`named location "${name}" can be on the server level only`);
     if ((modifier === '' || modifier === '^~' || modifier === '=') && !nestedPrefixOk(parent, name)) {

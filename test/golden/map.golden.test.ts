@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Case, metricproxyTest, nginxTest, observe, Served, startMetricproxy, startNginx } from '../helpers/nginx-golden';
+import { describe, expect, it } from 'vitest';
+import { Case, goldenSuite, metricproxyTest, nginxTest, observe, startMetricproxy, startNginx } from '../helpers/nginx-golden';
 
 /** `map`: nginx's matching order, captures, hostnames, volatile, the default. */
 const BODY = `
@@ -77,21 +77,7 @@ const CASES: Case[] = [
   { name: 'map exact uri key', path: '/m/status' },
 ];
 
-let nginx: Served;
-let mp: Served;
-beforeAll(async () => {
-  [nginx, mp] = await Promise.all([startNginx(BODY), startMetricproxy(BODY)]);
-});
-afterAll(async () => {
-  await Promise.all([nginx?.stop(), mp?.stop()]);
-});
-
-describe('map: metricproxy answers as nginx does', () => {
-  it.each(CASES.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
-    const [want, got] = await Promise.all([observe(nginx, c), observe(mp, c)]);
-    expect(got).toEqual(want);
-  });
-});
+goldenSuite('map: metricproxy answers as nginx does', BODY, CASES);
 
 /** Results are cached per request (a later change of the source is not seen) unless `volatile`. */
 const CACHE_BODY = `

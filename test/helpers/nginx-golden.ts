@@ -1,3 +1,4 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
@@ -155,4 +156,26 @@ function verdict(bin: string, args: string[]): Promise<ConfigVerdict> {
     child.stderr!.on('data', (d) => (stderr += d));
     child.once('exit', (code) => resolve({ code: code ?? -1, emerg: emergOf(stderr) }));
   });
+}
+
+/**
+ * Starts nginx and metricproxy on one body and checks every case against
+ * both (call at the top of a test file). `files` fills both prefixes alike.
+ */
+export function goldenSuite(title: string, body: string, cases: Case[], files?: (prefix: string) => void): () => { nginx: Served; mp: Served } {
+  let nginx: Served | undefined;
+  let mp: Served | undefined;
+  beforeAll(async () => {
+    [nginx, mp] = await Promise.all([startNginx(body, files), startMetricproxy(body, files)]);
+  });
+  afterAll(async () => {
+    await Promise.all([nginx?.stop(), mp?.stop()]);
+  });
+  describe(title, () => {
+    it.each(cases.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
+      const [want, got] = await Promise.all([observe(nginx!, c), observe(mp!, c)]);
+      expect(got).toEqual(want);
+    });
+  });
+  return () => ({ nginx: nginx!, mp: mp! });
 }
