@@ -2,6 +2,7 @@ import { apiModule } from './api/module';
 import type { Builder } from './http/builder';
 import { accessModule } from './http/access-module';
 import { coreHttpModule } from './http/core-module';
+import { errorPageModule } from './http/error-page-module';
 import { headersModule } from './http/headers-module';
 import { logModule } from './http/log-module';
 import { mapModule } from './http/map-module';
@@ -22,6 +23,7 @@ export const MODULES: Array<(b: Builder) => Module> = [
   coreHttpModule,
   mapModule,
   rewriteModule,
+  errorPageModule,
   accessModule,
   headersModule,
   proxyModule,

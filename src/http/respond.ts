@@ -25,6 +25,8 @@ export function sendHeader(r: HttpContext, status: number, headers: OutHeaders):
   r.sentHeaders = headers;
   const filters = r.runtime.phases.header;
   for (let i = 0; i < filters.length; i++) filters[i](r, headers);
+  // A filter may set the status (an error page answers with the error's code).
+  status = r.status;
   r.headerSent = true;
   try {
     writeHead(r, status, headers);

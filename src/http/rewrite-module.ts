@@ -5,6 +5,7 @@ import type { Module } from '../module';
 import type { Builder } from './builder';
 import type { HttpContext } from './context';
 import { logRequest } from './error-log';
+import { tryErrorPage } from './error-page-module';
 import { researchLocation } from './redirect';
 import { reasonPhrase, sendResponse } from './respond';
 import { rewriteStepDirectives } from './rewrite-steps';
@@ -44,6 +45,7 @@ export function absoluteLocation(r: HttpContext, location: string): string {
 
 /** Answers with a status and either text, a Location (redirects), or nginx's error page. */
 export function answer(r: HttpContext, status: number, text: string | undefined): void {
+  if (text === undefined && tryErrorPage(r, status)) return;
   const headers: Record<string, string> = {};
   if (REDIRECTS.has(status) && text !== undefined) {
     headers.location = absoluteLocation(r, text);

@@ -160,13 +160,20 @@ function verdict(bin: string, args: string[]): Promise<ConfigVerdict> {
 
 /**
  * Starts nginx and metricproxy on one body and checks every case against
- * both (call at the top of a test file). `files` fills both prefixes alike.
+ * both (call at the top of a test file). `body` may be a function, read once
+ * the file's own beforeAll hooks (backends) have run; `files` fills both prefixes alike.
  */
-export function goldenSuite(title: string, body: string, cases: Case[], files?: (prefix: string) => void): () => { nginx: Served; mp: Served } {
+export function goldenSuite(
+  title: string,
+  body: string | (() => string),
+  cases: Case[],
+  files?: (prefix: string) => void,
+): () => { nginx: Served; mp: Served } {
   let nginx: Served | undefined;
   let mp: Served | undefined;
   beforeAll(async () => {
-    [nginx, mp] = await Promise.all([startNginx(body, files), startMetricproxy(body, files)]);
+    const text = typeof body === 'string' ? body : body();
+    [nginx, mp] = await Promise.all([startNginx(text, files), startMetricproxy(text, files)]);
   });
   afterAll(async () => {
     await Promise.all([nginx?.stop(), mp?.stop()]);
