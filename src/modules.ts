@@ -7,6 +7,7 @@ import { headersModule } from './http/headers-module';
 import { logModule } from './http/log-module';
 import { mapModule } from './http/map-module';
 import { rewriteModule } from './http/rewrite-module';
+import { staticModule } from './http/static-module';
 import type { Module } from './module';
 import { metricModule } from './metric/module';
 import { mainModule } from './process/directives';
@@ -32,4 +33,6 @@ export const MODULES: Array<(b: Builder) => Module> = [
   apiModule,
   prometheusModule,
   statusModule,
+  // Last: it serves files in every location no other module gave a content handler.
+  staticModule,
 ];

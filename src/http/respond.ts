@@ -4,6 +4,7 @@ import { finishRequest } from './finish';
 
 /** nginx's reason phrases where they differ from Node's, so clients and logs read the same. */
 const NGINX_REASONS: Record<number, string> = {
+  405: 'Not Allowed',
   413: 'Request Entity Too Large',
   414: 'Request-URI Too Large',
   416: 'Requested Range Not Satisfiable',

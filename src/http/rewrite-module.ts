@@ -9,6 +9,7 @@ import { tryErrorPage } from './error-page-module';
 import { researchLocation } from './redirect';
 import { reasonPhrase, sendResponse } from './respond';
 import { rewriteStepDirectives } from './rewrite-steps';
+import { contentTypeOf } from './static-module';
 import { normalizeHost } from './servers';
 import { ComplexValue, VariableDef } from './variables';
 
@@ -53,7 +54,7 @@ export function answer(r: HttpContext, status: number, text: string | undefined)
     return;
   }
   if (text !== undefined) {
-    sendResponse(r, status, { 'content-type': 'text/plain' }, text);
+    sendResponse(r, status, { 'content-type': contentTypeOf(r) }, text);
     return;
   }
   if (status >= 400 || (status >= 300 && status < 400)) {
