@@ -25,6 +25,11 @@ export function serverOf(scope: Scope): ServerConf {
 
 function parseListen(d: Directive, server: ServerConf): void {
   const addr = d.args[0];
+  if (addr.startsWith('unix:')) {
+    if (addr.length === 'unix:'.length) throw new ConfigError(`no path in the unix domain socket in "${addr}" of the "listen" directive`);
+    listenParams(d, server, addr, 0);
+    return;
+  }
   let host = '';
   let portText = addr;
   const v6 = /^\[([^\]]+)\](?::(\d+))?$/.exec(addr);
@@ -42,9 +47,15 @@ function parseListen(d: Directive, server: ServerConf): void {
   if (host === '*' || host === '0.0.0.0') host = '';
   const port = Number(portText);
   if (!/^\d+$/.test(portText) || port < 1 || port > 65535) throw new ConfigError(`invalid port in "${addr}" of the "listen" directive`);
+  listenParams(d, server, host, port);
+}
+
+/** The parameters after the address: `default_server`; `backlog=N`, `reuseport`, ... accepted (the OS defaults apply). */
+function listenParams(d: Directive, server: ServerConf, host: string, port: number): void {
   let defaultServer = false;
   for (const p of d.args.slice(1)) {
     if (p === 'default_server' || p === 'default') defaultServer = true;
+    else if (p.startsWith('backlog=') && !/^backlog=-?\d+$/.test(p)) throw new ConfigError(`invalid backlog "${p.slice(8)}"`);
     else if (p === 'reuseport' || p.startsWith('backlog=') || p === 'deferred' || p.startsWith('so_keepalive=')) continue;
     else throw new ConfigError(`invalid parameter "${p}"`);
   }
