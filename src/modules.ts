@@ -13,6 +13,7 @@ import { metricModule } from './metric/module';
 import { mainModule } from './process/directives';
 import { prometheusModule } from './prometheus/module';
 import { proxyModule } from './proxy/module';
+import { proxyHeadersModule } from './proxy/response-headers';
 import { statusModule } from './status/module';
 
 /**
@@ -28,6 +29,7 @@ export const MODULES: Array<(b: Builder) => Module> = [
   accessModule,
   headersModule,
   proxyModule,
+  proxyHeadersModule,
   logModule,
   metricModule,
   apiModule,
