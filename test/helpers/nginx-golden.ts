@@ -186,3 +186,12 @@ export function goldenSuite(
   });
   return () => ({ nginx: nginx!, mp: mp! });
 }
+
+/** Both refuse the body with the same `[emerg]` line (nginx names no line for an unknown variable). */
+export async function expectSameLoadError(body: string): Promise<void> {
+  const [want, got] = await Promise.all([nginxTest(body), metricproxyTest(body)]);
+  expect(want.code).toBe(1);
+  expect(got.code).toBe(1);
+  if (want.emerg !== undefined && !/:\d+$/.test(want.emerg)) expect(got.emerg?.replace(/ :\d+$/, '')).toBe(want.emerg);
+  else expect(got.emerg).toBe(want.emerg);
+}
