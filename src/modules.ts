@@ -2,14 +2,18 @@ import { apiModule } from './api/module';
 import type { Builder } from './http/builder';
 import { accessModule } from './http/access-module';
 import { coreHttpModule } from './http/core-module';
+import { errorPageModule } from './http/error-page-module';
 import { headersModule } from './http/headers-module';
 import { logModule } from './http/log-module';
+import { mapModule } from './http/map-module';
 import { rewriteModule } from './http/rewrite-module';
+import { staticModule } from './http/static-module';
 import type { Module } from './module';
 import { metricModule } from './metric/module';
 import { mainModule } from './process/directives';
 import { prometheusModule } from './prometheus/module';
 import { proxyModule } from './proxy/module';
+import { proxyHeadersModule } from './proxy/response-headers';
 import { statusModule } from './status/module';
 
 /**
@@ -19,13 +23,18 @@ import { statusModule } from './status/module';
 export const MODULES: Array<(b: Builder) => Module> = [
   mainModule,
   coreHttpModule,
+  mapModule,
   rewriteModule,
+  errorPageModule,
   accessModule,
   headersModule,
   proxyModule,
+  proxyHeadersModule,
   logModule,
   metricModule,
   apiModule,
   prometheusModule,
   statusModule,
+  // Last: it serves files in every location no other module gave a content handler.
+  staticModule,
 ];

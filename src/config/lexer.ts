@@ -70,7 +70,8 @@ export function tokenize(text: string, file: string): Token[] {
         i++;
       }
       const next = text[i];
-      if (next !== undefined && !isSpace(next) && next !== ';' && next !== '{' && next !== '}') {
+      // As nginx: `)` may follow a quoted word at once (`if ($a ~ "x")`); it starts the next word.
+      if (next !== undefined && !isSpace(next) && next !== ';' && next !== '{' && next !== '}' && next !== ')') {
         throw new ConfigError(`unexpected "${next}"`, file, line);
       }
       tokens.push({ kind: 'word', value, quoted: true, line: start });

@@ -55,7 +55,7 @@ const HARMLESS = new Set([
   'sendfile', 'tcp_nopush', 'tcp_nodelay', 'types_hash_max_size', 'types_hash_bucket_size',
   'server_names_hash_bucket_size', 'server_names_hash_max_size', 'variables_hash_bucket_size',
   'variables_hash_max_size', 'client_body_temp_path', 'proxy_temp_path', 'fastcgi_temp_path',
-  'uwsgi_temp_path', 'scgi_temp_path', 'default_type', 'types', 'gzip', 'gzip_types', 'server_tokens',
+  'uwsgi_temp_path', 'scgi_temp_path', 'gzip', 'gzip_types', 'server_tokens',
   'charset', 'user', 'worker_rlimit_nofile', 'multi_accept', 'use', 'accept_mutex',
   'open_file_cache', 'reset_timedout_connection', 'client_body_buffer_size', 'proxy_buffering',
   'proxy_buffers', 'proxy_buffer_size', 'proxy_busy_buffers_size', 'proxy_http_version',

@@ -18,7 +18,8 @@ export type ServerNameMatch =
 /** A content handler answers the request (return, proxy_pass, api, prometheus). */
 export type ContentHandler = (r: HttpContext) => void | Promise<void>;
 
-export type LocationModifier = '' | '=' | '^~' | '~' | '~*' | '@';
+/** `if` marks the anonymous location of an `if (...) { }` block; the location search never sees it. */
+export type LocationModifier = '' | '=' | '^~' | '~' | '~*' | '@' | 'if';
 
 export class LocationConf {
   readonly children: LocationConf[] = [];

@@ -18,13 +18,18 @@ export function compileRegex(source: string, caseless: boolean): RegExp {
   }
 }
 
-function serverOf(scope: Scope): ServerConf {
+export function serverOf(scope: Scope): ServerConf {
   for (let s: Scope | undefined = scope; s; s = s.parent) if (s.owner instanceof ServerConf) return s.owner;
   throw new Error('no server scope');
 }
 
 function parseListen(d: Directive, server: ServerConf): void {
   const addr = d.args[0];
+  if (addr.startsWith('unix:')) {
+    if (addr.length === 'unix:'.length) throw new ConfigError(`no path in the unix domain socket in "${addr}" of the "listen" directive`);
+    listenParams(d, server, addr, 0);
+    return;
+  }
   let host = '';
   let portText = addr;
   const v6 = /^\[([^\]]+)\](?::(\d+))?$/.exec(addr);
@@ -42,9 +47,15 @@ function parseListen(d: Directive, server: ServerConf): void {
   if (host === '*' || host === '0.0.0.0') host = '';
   const port = Number(portText);
   if (!/^\d+$/.test(portText) || port < 1 || port > 65535) throw new ConfigError(`invalid port in "${addr}" of the "listen" directive`);
+  listenParams(d, server, host, port);
+}
+
+/** The parameters after the address: `default_server`; `backlog=N`, `reuseport`, ... accepted (the OS defaults apply). */
+function listenParams(d: Directive, server: ServerConf, host: string, port: number): void {
   let defaultServer = false;
   for (const p of d.args.slice(1)) {
     if (p === 'default_server' || p === 'default') defaultServer = true;
+    else if (p.startsWith('backlog=') && !/^backlog=-?\d+$/.test(p)) throw new ConfigError(`invalid backlog "${p.slice(8)}"`);
     else if (p === 'reuseport' || p.startsWith('backlog=') || p === 'deferred' || p.startsWith('so_keepalive=')) continue;
     else throw new ConfigError(`invalid parameter "${p}"`);
   }
@@ -72,6 +83,7 @@ function addLocation(d: Directive, scope: Scope, b: Builder): Scope {
   const parent = scope.owner instanceof LocationConf ? scope.owner : undefined;
   if (parent !== undefined) {
     if (parent.modifier === '=') throw new ConfigError(`location "${name}" cannot be inside the exact location "${parent.name}"`);
+    if (parent.modifier === 'if') throw new ConfigError('"location" directive is not allowed here');
     if (parent.modifier === '@') throw new ConfigError(`location "${name}" cannot be inside the named location "${parent.name}"`);
     if (modifier === '@') throw new ConfigError(`named location "${name}" can be on the server level only`);
     if ((modifier === '' || modifier === '^~' || modifier === '=') && !nestedPrefixOk(parent, name)) {
@@ -99,7 +111,7 @@ function addLocation(d: Directive, scope: Scope, b: Builder): Scope {
 }
 
 /** Named groups `(?<name>...)` become variables, as nginx's named captures do. */
-function defineNamedCaptures(re: RegExp, b: Builder): void {
+export function defineNamedCaptures(re: RegExp, b: Builder): void {
   for (const m of re.source.matchAll(/\(\?<([A-Za-z_][A-Za-z0-9_]*)>/g)) {
     const g = m[1];
     b.variables.define(g, (r) => r.namedCaptures?.[g]);

@@ -1,4 +1,6 @@
+import * as fs from 'node:fs';
 import * as http from 'node:http';
+import * as net from 'node:net';
 import type { Socket } from 'node:net';
 import { inTurn, noteAccepted, noteTunnel, staleWithoutRequest } from './in-turn';
 import { handleRequest } from './pipeline';
@@ -94,6 +96,20 @@ function createServer(rt: Runtime, group: ListenGroup, draining: () => boolean):
   return server;
 }
 
+/**
+ * nginx removes a unix socket file left by an earlier run before binding.
+ * Only a stale one: with several workers (and across reloads) the file may
+ * be the live socket the master shares, which still accepts connections.
+ */
+async function removeStaleSocket(path: string): Promise<void> {
+  const live = await new Promise<boolean>((resolve) => {
+    const probe = net.connect(path);
+    probe.once('connect', () => (probe.destroy(), resolve(true)));
+    probe.once('error', () => resolve(false));
+  });
+  if (!live) fs.rmSync(path, { force: true });
+}
+
 /** The listening sockets of one worker: one http.Server per address:port. */
 export class Listeners {
   private readonly servers: http.Server[] = [];
@@ -112,9 +128,10 @@ export class Listeners {
         socket.once('close', () => this.sockets.delete(socket));
       });
       this.servers.push(server);
+      if (group.host.startsWith('unix:')) await removeStaleSocket(group.host.slice(5));
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
-        server.listen({ port: group.port, host: group.host === '' ? undefined : group.host }, () => {
+        server.listen(group.host.startsWith('unix:') ? { path: group.host.slice(5) } : { port: group.port, host: group.host === '' ? undefined : group.host }, () => {
           server.off('error', reject);
           resolve();
         });

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { HttpContext } from './context';
 import { finishRequest } from './finish';
+import type { ContentHandler, LocationConf } from './conf';
 import type { CoreLocConf } from './core-module';
 import { findLocation } from './locations';
 import { answer } from './rewrite-module';
@@ -99,24 +100,47 @@ function route(r: HttpContext, group: ListenGroup): void {
     return;
   }
   r.uri = uri;
-  const phases = r.runtime.phases;
-  if (runPhase(phases.serverRewrite, r)) return;
+  runFromServerRewrite(r);
+}
+
+/** From the server-level rewrite on: where a request starts, and where an internal redirect restarts it. */
+export function runFromServerRewrite(r: HttpContext): void {
+  r.loc = r.server.root;
+  if (runPhase(r.runtime.phases.serverRewrite, r)) return;
+  runFromFindLocation(r);
+}
+
+/** Location search and on: after the server rewrite, and again after a location's rewrite changed the URI. */
+export function runFromFindLocation(r: HttpContext): void {
   r.loc = findLocation(r, r.server.locations, r.uri) ?? r.server.root;
   // nginx checks the body size as soon as the location is known (find-config phase).
   if (bodyTooLarge(r)) {
     answer(r, 413, undefined);
     return;
   }
+  runFromRewrite(r);
+}
+
+/** The location's own phases: rewrite → access → precontent → content (a named location starts here). */
+export function runFromRewrite(r: HttpContext): void {
+  const phases = r.runtime.phases;
   if (runPhase(phases.rewrite, r)) return;
   if (runPhase(phases.access, r)) return;
   if (runPhase(phases.precontent, r)) return;
-  const content = r.loc.content;
+  const content = contentOf(r.loc);
   if (content === undefined) {
     answer(r, 404, undefined);
     return;
   }
   const pending = content(r);
   if (pending !== undefined) pending.catch((err) => failRequest(r, err));
+}
+
+/** An `if` block without a content handler of its own answers with its location's (nginx's if-location). */
+function contentOf(loc: LocationConf): ContentHandler | undefined {
+  let l: LocationConf | undefined = loc;
+  while (l !== undefined && l.content === undefined && l.modifier === 'if') l = l.parent;
+  return l?.content;
 }
 
 /** An internal failure: 500 if nothing was sent yet, otherwise the connection is cut. */

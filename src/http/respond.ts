@@ -4,6 +4,7 @@ import { finishRequest } from './finish';
 
 /** nginx's reason phrases where they differ from Node's, so clients and logs read the same. */
 const NGINX_REASONS: Record<number, string> = {
+  405: 'Not Allowed',
   413: 'Request Entity Too Large',
   414: 'Request-URI Too Large',
   416: 'Requested Range Not Satisfiable',
@@ -25,6 +26,8 @@ export function sendHeader(r: HttpContext, status: number, headers: OutHeaders):
   r.sentHeaders = headers;
   const filters = r.runtime.phases.header;
   for (let i = 0; i < filters.length; i++) filters[i](r, headers);
+  // A filter may set the status (an error page answers with the error's code).
+  status = r.status;
   r.headerSent = true;
   try {
     writeHead(r, status, headers);

@@ -4,14 +4,28 @@ import type { Scope } from '../config/registry';
 import type { Module } from '../module';
 import type { Builder } from './builder';
 import type { HttpContext } from './context';
+import { logRequest } from './error-log';
+import { tryErrorPage } from './error-page-module';
+import { researchLocation } from './redirect';
 import { reasonPhrase, sendResponse } from './respond';
+import { rewriteStepDirectives } from './rewrite-steps';
+import { contentTypeOf } from './static-module';
+import { normalizeHost } from './servers';
 import { ComplexValue, VariableDef } from './variables';
 
-/** One compiled rewrite-phase step; returns true when it answered the request. */
-type Step = (r: HttpContext) => boolean;
+/** What a rewrite-phase step leaves the request to: go on, answered, stop the steps, search the locations again. */
+export const Flow = { next: 0, answered: 1, break: 2, last: 3 } as const;
+export type Flow = (typeof Flow)[keyof typeof Flow];
 
-interface RewriteConf {
+/** One compiled rewrite-phase step, run in file order. */
+export type Step = (r: HttpContext) => Flow;
+
+export interface RewriteConf {
   steps: Step[];
+  /** rewrite_log: matches and results as [notice] lines (inherited). */
+  log?: boolean;
+  /** uninitialized_variable_warn: a `set` variable read before it was set is a [warn] line (inherited, default on). */
+  uninitializedWarn?: boolean;
 }
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
@@ -22,16 +36,25 @@ export function errorPage(status: number): string {
   return `<html>\r\n<head><title>${title}</title></head>\r\n<body>\r\n<center><h1>${title}</h1></center>\r\n<hr><center>metricproxy</center>\r\n</body>\r\n</html>\r\n`;
 }
 
+/** A Location as nginx sends it (`absolute_redirect on`): a path gets the scheme, host and port. */
+export function absoluteLocation(r: HttpContext, location: string): string {
+  if (!location.startsWith('/')) return location;
+  const host = normalizeHost(r.req.headers.host) || r.server.primaryName || (r.req.socket.localAddress ?? '');
+  const port = r.req.socket.localPort;
+  return `http://${host}${port === 80 || port === undefined ? '' : `:${port}`}${location}`;
+}
+
 /** Answers with a status and either text, a Location (redirects), or nginx's error page. */
 export function answer(r: HttpContext, status: number, text: string | undefined): void {
+  if (text === undefined && tryErrorPage(r, status)) return;
   const headers: Record<string, string> = {};
   if (REDIRECTS.has(status) && text !== undefined) {
-    headers.location = text;
+    headers.location = absoluteLocation(r, text);
     sendResponse(r, status, { ...headers, 'content-type': 'text/html' }, errorPage(status));
     return;
   }
   if (text !== undefined) {
-    sendResponse(r, status, { 'content-type': 'text/plain' }, text);
+    sendResponse(r, status, { 'content-type': contentTypeOf(r) }, text);
     return;
   }
   if (status >= 400 || (status >= 300 && status < 400)) {
@@ -59,11 +82,24 @@ function compileReturn(d: Directive, b: Builder): Step {
     if (status === 444) {
       r.status = 444;
       r.res.destroy();
-      return true;
+      return Flow.answered;
     }
     answer(r, status, text?.eval(r));
-    return true;
+    return Flow.answered;
   };
+}
+
+/** A `set` variable read before any `set` ran: nginx's "using uninitialized" [warn] where enabled. */
+function warnUninitialized(def: VariableDef): VariableDef {
+  const get = def.get;
+  def.get = (r) => {
+    const v = get(r);
+    if (v === undefined && (r.loc.conf.rewrite as RewriteConf | undefined)?.uninitializedWarn !== false) {
+      logRequest(r, 'warn', `using uninitialized "${def.name}" variable`);
+    }
+    return v;
+  };
+  return def;
 }
 
 function compileSet(d: Directive, b: Builder): Step {
@@ -71,41 +107,63 @@ function compileSet(d: Directive, b: Builder): Step {
   if (!name.startsWith('$') || name.length < 2) throw new ConfigError(`invalid variable name "${name}"`);
   const varName = name.slice(1);
   let def: VariableDef | undefined = b.variables.lookup(varName);
-  if (def === undefined) def = b.variables.declareUser(varName);
+  if (def === undefined) def = warnUninitialized(b.variables.declareUser(varName));
   const setter = def.set;
   if (setter === undefined) throw new ConfigError(`the "${varName}" variable cannot be changed`);
   const value = ComplexValue.compile(d.args[1], b.variables, d.file, d.line);
   return (r) => {
     setter(r, value.eval(r));
-    return false;
+    return Flow.next;
   };
 }
 
-function addStep(scope: Scope, step: Step): void {
+export function addStep(scope: Scope, step: Step): void {
   scope.conf<RewriteConf>('rewrite', () => ({ steps: [] })).steps.push(step);
 }
 
+/** Runs steps until one answers, breaks or asks for a new location search. */
+export function runSteps(conf: RewriteConf | undefined, r: HttpContext): Flow {
+  if (conf === undefined) return Flow.next;
+  for (const step of conf.steps) {
+    const flow = step(r);
+    if (flow !== Flow.next) return flow;
+  }
+  return Flow.next;
+}
+
+/** The location's steps; a changed URI (`last`, or a flagless `rewrite`) searches the locations again. */
+function locationRewrite(r: HttpContext): boolean {
+  if (r.loc === r.server.root) return false;
+  r.moduleCtx.uriChanged = false;
+  const flow = runSteps(r.loc.conf.rewrite as RewriteConf | undefined, r);
+  if (flow === Flow.answered) return true;
+  if (flow === Flow.break || (flow === Flow.next && r.moduleCtx.uriChanged !== true)) return false;
+  researchLocation(r);
+  return true;
+}
+
 /**
- * `set` and `return`, run in file order in the rewrite phase: server-level
- * steps before the location is chosen, then the location's own.
+ * The rewrite module, run in file order in the rewrite phase: server-level
+ * steps before the location is chosen, then the location's own. `set` and
+ * `return` here; `rewrite`, `break`, `if` and their flags in rewrite-steps.ts.
  */
 export function rewriteModule(b: Builder): Module {
-  const runSteps = (conf: RewriteConf | undefined, r: HttpContext): boolean => {
-    if (conf === undefined) return false;
-    for (const step of conf.steps) if (step(r)) return true;
-    return false;
-  };
   return {
     name: 'rewrite',
     directives: [
       { name: 'set', contexts: ['server', 'location'], args: '2', set: (d, scope) => addStep(scope, compileSet(d, b)) },
       { name: 'return', contexts: ['server', 'location'], args: '1..2', set: (d, scope) => addStep(scope, compileReturn(d, b)) },
+      ...rewriteStepDirectives(b),
     ],
-    // Rewrite steps are not inherited: each level runs its own (as nginx's rewrite module).
-    merge: (_parent, child) => child,
+    // Steps are not inherited: each level runs its own (as nginx's rewrite module); the flags are.
+    merge: (parent, child): RewriteConf => {
+      const p = parent as RewriteConf | undefined;
+      const c = child as RewriteConf | undefined;
+      return { steps: c?.steps ?? [], log: c?.log ?? p?.log ?? false, uninitializedWarn: c?.uninitializedWarn ?? p?.uninitializedWarn ?? true };
+    },
     postconfiguration(bb) {
-      bb.phases.serverRewrite.push((r) => runSteps(r.server.root.conf.rewrite as RewriteConf | undefined, r));
-      bb.phases.rewrite.push((r) => (r.loc === r.server.root ? false : runSteps(r.loc.conf.rewrite as RewriteConf | undefined, r)));
+      bb.phases.serverRewrite.push((r) => runSteps(r.server.root.conf.rewrite as RewriteConf | undefined, r) === Flow.answered);
+      bb.phases.rewrite.push(locationRewrite);
     },
   };
 }

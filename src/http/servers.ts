@@ -60,6 +60,7 @@ export class ListenGroup {
 }
 
 export function listenKey(host: string, port: number): string {
+  if (host.startsWith('unix:')) return host;
   return `${host === '' ? '*' : host}:${port}`;
 }
 

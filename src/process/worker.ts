@@ -1,5 +1,6 @@
 import { ConfigError } from '../config/errors';
 import { loadConfig } from '../config/load';
+import { setRequestErrorLog } from '../http/error-log';
 import { Listeners } from '../http/listeners';
 import type { Runtime } from '../http/runtime';
 import { ErrorLog } from './log';
@@ -47,6 +48,7 @@ export async function runWorker(env: WorkerEnv): Promise<void> {
   const errorLog = new ErrorLog(rt.resolve(rt.main.errorLog), rt.main.errorLogLevel);
   process.on('warning', (w) => errorLog.log('error', w.message));
   rt.log = (level, text) => errorLog.log(level, text);
+  setRequestErrorLog(rt.log);
   try {
     for (const init of rt.workerInits) await init(rt);
   } catch (e) {

@@ -55,8 +55,9 @@ export function prometheusModule(b: Builder): Module {
       { name: 'prometheus', contexts: ['location'], args: '1', unique: true, set: (d, scope) => useTemplate(state(), d, scope) },
     ],
     preconfiguration() {
-      // Angie defines `$p8s_value` as a variable; outside a template it is never found.
-      b.variables.define('p8s_value', () => undefined);
+      // Angie defines `$p8s_value` as a variable: the tree value being rendered (a `map` over it
+      // turns a peer's text `state` into a number); outside a template it is never found.
+      b.variables.define('p8s_value', (r) => r.moduleCtx.p8sValue as string | undefined);
     },
     postconfiguration() {
       const s = state();

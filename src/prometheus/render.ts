@@ -167,5 +167,8 @@ function substitute(render: Render, s: Source, leaf: ApiLeaf, captures: RegExpEx
   if (s.kind === 'value') return leafText(leaf);
   if (s.kind === 'capture') return captures?.[s.index] ?? '';
   const def = s.ref.def;
-  return def !== undefined && render.r !== undefined ? (def.get(render.r) ?? '') : '';
+  const r = render.r;
+  if (def === undefined || r === undefined) return '';
+  r.moduleCtx.p8sValue = leaf === null ? undefined : leafText(leaf);
+  return def.get(r) ?? '';
 }

@@ -12,7 +12,7 @@ import { proxyPassHandler } from './pass';
 import { PeerPools } from './pools';
 import { PassUrl, parsePassUrl } from './target';
 import { upstreamDirectives, UpstreamDecl } from './upstream-block';
-import { Upstream, formatAddr } from './upstream';
+import { Upstream, formatAddr, isUnix } from './upstream';
 import { defineProxyVariables } from './variables';
 
 const NAME = 'proxy';
@@ -46,7 +46,7 @@ export class ProxyState {
       if (url.port !== undefined) throw new ConfigError(`upstream "${named.name}" may not have port ${url.port}`, pass.file, pass.line);
       return named;
     }
-    const port = url.port ?? 80;
+    const port = isUnix(url.host) ? 0 : (url.port ?? 80);
     const addr = formatAddr(url.host, port);
     let up = this.implicit.get(addr);
     if (up === undefined) {

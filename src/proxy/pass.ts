@@ -4,6 +4,7 @@ import type { ContentHandler } from '../http/conf';
 import type { HttpContext, UpstreamAttempt } from '../http/context';
 import type { CoreLocConf } from '../http/core-module';
 import { failRequest } from '../http/pipeline';
+import { interceptsUpstream, tryErrorPage } from '../http/error-page-module';
 import { endResponse, sendHeader } from '../http/respond';
 import { answer } from '../http/rewrite-module';
 import { BodyTooLargeError, ClientBodyError, RequestBody, SendTimeoutError } from './body';
@@ -203,6 +204,13 @@ class Attempt implements Dispatcher.DispatchHandler {
     const head = responseHead(raw, statusText);
     this.record.bytesReceived = head.size;
     if (this.nextOnStatus(status)) return false;
+    if (interceptsUpstream(this.pr.r, status)) {
+      // proxy_intercept_errors: the upstream's answer is dropped for the location's error_page.
+      this.end(this.countsAsFailure);
+      this.abortRequest?.(new Error('intercepted'));
+      queueMicrotask(() => tryErrorPage(this.pr.r, status));
+      return false;
+    }
     this.resumeResponse = resume;
     return this.respond(status, statusText, head);
   }

@@ -1,5 +1,5 @@
 import { Pool } from 'undici';
-import type { Peer } from './upstream';
+import { Peer, socketPathOf } from './upstream';
 
 /**
  * undici connection pools, one per peer (and per proxy_connect_timeout,
@@ -19,7 +19,9 @@ export class PeerPools {
     if (byTimeout === undefined) this.pools.set(peer, (byTimeout = new Map()));
     let pool = byTimeout.get(connectTimeoutMs);
     if (pool === undefined) {
-      pool = new Pool(`http://${peer.addr}`, { connections: null, connect: { timeout: connectTimeoutMs } });
+      const socketPath = socketPathOf(peer.conf.host);
+      const origin = socketPath === undefined ? `http://${peer.addr}` : 'http://localhost';
+      pool = new Pool(origin, { connections: null, socketPath, connect: { timeout: connectTimeoutMs } });
       byTimeout.set(connectTimeoutMs, pool);
     }
     return pool;

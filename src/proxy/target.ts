@@ -1,6 +1,6 @@
 import { ConfigError } from '../config/errors';
 import { escapeUri, normalizeUri, splitTarget } from '../http/uri';
-import { parseHostPort } from './upstream';
+import { isUnix, parseHostPort } from './upstream';
 
 /** A parsed `proxy_pass` URL; `upstream` is bound once every `upstream` block is known. */
 export interface PassUrl {
@@ -22,6 +22,7 @@ export function parsePassUrl(url: string): PassUrl {
   if (/^https:\/\//i.test(url)) throw new ConfigError('https protocol requires SSL support');
   if (!/^http:\/\//i.test(url)) throw new ConfigError(`invalid URL prefix in "${url}"`);
   const rest = url.slice('http://'.length);
+  if (isUnix(rest)) return parseUnixUrl(rest);
   const slash = rest.indexOf('/');
   const authority = slash < 0 ? rest : rest.slice(0, slash);
   const uri = slash < 0 ? undefined : rest.slice(slash);
@@ -35,6 +36,13 @@ export function parsePassUrl(url: string): PassUrl {
     proxyHost: explicitPort && port !== 80 ? `${hostText}:${port}` : hostText,
     proxyPort: String(port),
   };
+}
+
+/** `unix:/path[:/uri]`: nginx ends the socket path at the first `:`; the Host sent is `localhost`. */
+function parseUnixUrl(rest: string): PassUrl {
+  const colon = rest.indexOf(':', 'unix:'.length);
+  const { host } = parseHostPort(colon < 0 ? rest : rest.slice(0, colon), `upstream "${rest}"`);
+  return { host, port: undefined, uri: colon < 0 ? undefined : rest.slice(colon + 1), proxyHost: 'localhost', proxyPort: '' };
 }
 
 /** What the upstream request target is built from (a request's view, kept plain for tests). */

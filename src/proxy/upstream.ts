@@ -268,6 +268,7 @@ function movingAverage(avg: number, sample: number, samples: number): number {
 
 /** `host:port`, with IPv6 hosts bracketed as nginx prints them. */
 export function formatAddr(host: string, port: number): string {
+  if (isUnix(host)) return host;
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
@@ -276,6 +277,10 @@ export function formatAddr(host: string, port: number): string {
  * proxy_pass accept it. `what` names the place for the error phrase (`upstream "x"`).
  */
 export function parseHostPort(text: string, what: string): { host: string; port: number } {
+  if (isUnix(text)) {
+    if (text.length === 'unix:'.length) throw new ConfigError(`no path in the unix domain socket in ${what}`);
+    return { host: text, port: 0 };
+  }
   let host: string;
   let portText: string | undefined;
   if (text.startsWith('[')) {
@@ -295,4 +300,14 @@ export function parseHostPort(text: string, what: string): { host: string; port:
   const port = /^\d+$/.test(portText) ? Number(portText) : NaN;
   if (!(port >= 1 && port <= 65535)) throw new ConfigError(`invalid port in ${what}`);
   return { host, port };
+}
+
+/** `unix:/path`: a peer (or listener) on a unix domain socket. */
+export function isUnix(host: string): boolean {
+  return host.startsWith('unix:');
+}
+
+/** The socket path of a `unix:` peer, undefined for a TCP one. */
+export function socketPathOf(host: string): string | undefined {
+  return isUnix(host) ? host.slice('unix:'.length) : undefined;
 }

@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import type { HttpContext, UpstreamAttempt } from '../http/context';
 import { sendHeader } from '../http/respond';
 import { ResponseHead, responseHead, upgradeRequestHeaders } from './headers';
-import type { Peer } from './upstream';
+import { Peer, socketPathOf } from './upstream';
 import { PassBinding, RetryableFailure, UpstreamWalk } from './walk';
 
 class TunnelTimeoutError extends Error {
@@ -64,7 +64,8 @@ class TunnelAttempt {
   ) {
     const conf = t.p.conf;
     // `timeout` covers the connect; once connected the same timer becomes the wait for the handshake answer.
-    this.req = http.request({ host: peer.conf.host, port: peer.conf.port, method: t.method, path: t.path, headers, agent: false, timeout: conf.connectTimeoutMs });
+    const socketPath = socketPathOf(peer.conf.host);
+    this.req = http.request({ host: peer.conf.host, port: peer.conf.port, socketPath, method: t.method, path: t.path, headers, agent: false, timeout: conf.connectTimeoutMs });
     this.req.on('socket', (s: Socket) => {
       s.once('connect', () => {
         this.sent = true;

@@ -125,6 +125,8 @@ http {
   put('angie_http_upstreams_peers_responses', { ...p, code: '200' }, 2);
   put('angie_http_upstreams_peers_data_sent', p, backendSockets.reduce((n, s) => n + s.bytesRead, 0));
   put('angie_http_upstreams_peers_data_received', p, backendSockets.reduce((n, s) => n + s.bytesWritten, 0));
+  // Angie's map turns the peer's text state into a number: up = 1.
+  put('angie_http_upstreams_peers_state', p, 1);
   put('angie_http_upstreams_peers_health_fails', p, 0);
   put('angie_http_upstreams_peers_health_unavailable', p, 0);
   put('angie_http_upstreams_peers_health_downtime', p, 0);

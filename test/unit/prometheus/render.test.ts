@@ -111,7 +111,18 @@ describe('renderTemplate', () => {
     const vars = new VariableRegistry();
     vars.define('answer', () => '42');
     const tpl = templateOf('t', `'life{q="$answer"}' $answer;\nnever $p8s_value;`, vars);
-    expect(renderTemplate(tpl, fromValue({}), ctx, {} as HttpContext)).toBe('# Angie Prometheus template "t"\nlife{q="42"} 42\n');
+    expect(renderTemplate(tpl, fromValue({}), ctx, { moduleCtx: {} } as unknown as HttpContext)).toBe('# Angie Prometheus template "t"\nlife{q="42"} 42\n');
+  });
+
+  it('a request variable sees the value being rendered as $p8s_value (a `map` over a text state)', () => {
+    const vars = new VariableRegistry();
+    vars.define('p8s_value', (r) => r.moduleCtx.p8sValue as string | undefined);
+    vars.define('state_num', (r) => ({ up: '1', down: '2' })[vars.lookup('p8s_value')!.get(r) ?? ''] ?? '0');
+    const tpl = templateOf('t', `'state{peer="$1"}' $state_num path=~^/peers/([^/]+)/state$;`, vars);
+    const tree = fromValue({ peers: { a: { state: 'up' }, b: { state: 'down' }, c: { state: 'odd' } } });
+    expect(renderTemplate(tpl, tree, ctx, { moduleCtx: {} } as unknown as HttpContext)).toBe(
+      '# Angie Prometheus template "t"\nstate{peer="a"} 1\nstate{peer="b"} 2\nstate{peer="c"} 0\n',
+    );
   });
 
   it('does not list or read branches no entry can match', () => {

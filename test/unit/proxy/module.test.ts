@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../../src/config/errors';
 import { loadConfig } from '../../../src/config/load';
+import { staticHandler } from '../../../src/http/static-files';
 import type { ProxyLocConf } from '../../../src/proxy/conf';
 
 const FILE = '/etc/mp/t.conf';
@@ -88,6 +89,7 @@ describe('proxy config inheritance', () => {
 
   it('sets a content handler on proxy_pass locations only', () => {
     expect(locs.get('/inherits')!.content).toBeTypeOf('function');
-    expect(rt.servers[0].root.content).toBeUndefined();
+    // Without proxy_pass a location serves static files, as in nginx.
+    expect(rt.servers[0].root.content).toBe(staticHandler);
   });
 });
