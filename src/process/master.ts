@@ -5,6 +5,7 @@ import { ConfigError, renderWarning } from '../config/errors';
 import { loadConfig, Loaded } from '../config/load';
 import { ErrorLog } from './log';
 import { MasterToWorker, WORKER_ENV_KEY, WorkerEnv, WorkerToMaster } from './messages';
+import { commandLine, setProcessTitle } from './title';
 
 export interface MasterOptions {
   confFile: string;
@@ -51,6 +52,7 @@ export class Master {
   /** Starts all workers; resolves when every one listens, rejects on the first fatal report. */
   async start(): Promise<void> {
     this.adopt(this.load());
+    setProcessTitle(`metricproxy: master process ${commandLine()}`);
     cluster.setupPrimary({ exec: process.argv[1], args: [], silent: false });
     this.installSignals();
     cluster.on('exit', (w, code, signal) => this.onExit(w, code, signal));
