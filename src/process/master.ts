@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { ConfigError, renderWarning } from '../config/errors';
 import { loadConfig, Loaded } from '../config/load';
 import { ErrorLog } from './log';
+import { openLogFiles } from './log-files';
 import { MasterToWorker, WORKER_ENV_KEY, WorkerEnv, WorkerToMaster } from './messages';
 import { commandLine, setProcessTitle } from './title';
 
@@ -36,6 +37,7 @@ export class Master {
 
   private load(): Loaded {
     const loaded = loadConfig(this.opts.confFile, { prefix: this.opts.prefix, globalDirectives: this.opts.globalDirectives });
+    openLogFiles(loaded.runtime);
     for (const w of loaded.warnings) this.errorLog.log('warn', renderWarning(w).replace(/^metricproxy: \[warn\] /, ''));
     return loaded;
   }
