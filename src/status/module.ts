@@ -1,5 +1,5 @@
 import { locationOf, noCacheHeaders } from '../api/module';
-import type { ReadCtx } from '../api/tree';
+import { fromValue, type ReadCtx } from '../api/tree';
 import { ConfigError } from '../config/errors';
 import type { Directive } from '../config/parser';
 import type { Scope } from '../config/registry';
@@ -17,7 +17,8 @@ import { StatusBoard } from './board';
 import { RequestBytes, StatusRecorder } from './recorder';
 import { SelfMetrics } from './self-metrics';
 import { emptyZone, processExists } from './snapshot';
-import { angieNode, connectionsNode, CountsOf, InstanceInfo, upstreamsNode, zonesNode } from './tree';
+import { slabZones } from './slabs';
+import { angieNode, connectionsNode, CountsOf, InstanceInfo, metricproxyNode, upstreamsNode, zonesNode } from './tree';
 
 const NAME = 'status';
 
@@ -124,13 +125,18 @@ export function statusModule(b: Builder): Module {
       };
       b.api.mount('/status/angie', angieNode(info));
       b.api.mount('/status/connections', connectionsNode(counts));
+      b.api.mount('/status/slabs', slabZones(b).node());
       b.api.mount('/status/http/server_zones', zonesNode(counts, () => state.serverZones, 'server'));
       b.api.mount('/status/http/location_zones', zonesNode(counts, () => state.locationZones, 'location'));
       b.api.mount('/status/http/upstreams', upstreamsNode(counts, upstreams));
+      // metricproxy has no resolver: Angie's branch is there, empty, for tools that expect it.
+      b.api.mount('/status/resolvers', fromValue({}));
+      b.api.mount('/status/metricproxy', metricproxyNode());
     },
     // Nested locations count into their parent's zone unless they name their own.
     merge: (parent, child) => child ?? parent,
     postconfiguration(bb) {
+      slabZones(bb).checkSized();
       const pools = proxyState(bb).pools;
       state.recorder = new StatusRecorder(bb.main.workerConnections, requestBytes(bb), upstreams, (u) => pools.idle(u.peers));
       for (const name of state.serverZones) state.recorder.serverZones.set(name, emptyZone());

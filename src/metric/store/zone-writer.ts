@@ -171,6 +171,7 @@ export class ZoneWriter {
         free += this.evictOldest(txn, nowMs);
       }
       free--;
+      meta[META.allocs]++;
     }
     return true;
   }
