@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { Command } from 'commander';
 import { ConfigError, renderWarning } from './config/errors';
 import { loadConfig } from './config/load';
+import { openLogFiles } from './process/log-files';
 import { Master } from './process/master';
 import { WORKER_ENV_KEY, WorkerEnv } from './process/messages';
 import { runWorker } from './process/worker';
@@ -75,6 +76,7 @@ async function main(argv: string[]): Promise<void> {
     if (o.test || o.testDump) {
       const loaded = loadConfig(confFile, { prefix, globalDirectives: globals });
       for (const w of loaded.warnings) process.stderr.write(`${renderWarning(w)}\n`);
+      openLogFiles(loaded.runtime);
       process.stderr.write(`metricproxy: the configuration file ${confFile} syntax is ok\n`);
       process.stderr.write(`metricproxy: configuration file ${confFile} test is successful\n`);
       if (o.testDump) dumpFiles(confFile, loaded.directives);

@@ -10,6 +10,8 @@ export interface MainConf {
   workerProcesses: number;
   pid: string;
   errorLog: string;
+  /** Where the main `error_log` directive stands (for an [emerg] when the file cannot be opened). */
+  errorLogAt?: { file: string; line: number };
   errorLogLevel: string;
   daemon: boolean;
   workerConnections: number;

@@ -35,7 +35,11 @@ const ESCAPERS: Record<Escape, (s: string) => string> = { default: escapeDefault
 export class LogFile {
   private stream?: fs.WriteStream;
 
-  constructor(readonly file: string) {}
+  constructor(
+    readonly file: string,
+    /** The first `access_log` naming the file (for an [emerg] when it cannot be opened). */
+    readonly at: { file: string; line: number },
+  ) {}
 
   write(line: string): void {
     if (this.stream === undefined) {
@@ -74,10 +78,10 @@ interface LogState {
 /** `log_format` and `access_log`, written in the log phase for every request. */
 export function logModule(b: Builder): Module {
   const state = b.moduleState<LogState>('log', () => ({ formats: new Map(), files: new Map() }));
-  const fileFor = (p: string) => {
-    const abs = b.resolvePath(p);
+  const fileFor = (d: { args: string[]; file: string; line: number }) => {
+    const abs = b.resolvePath(d.args[0]);
     let f = state.files.get(abs);
-    if (f === undefined) state.files.set(abs, (f = new LogFile(abs)));
+    if (f === undefined) state.files.set(abs, (f = new LogFile(abs, { file: d.file, line: d.line })));
     return f;
   };
   return {
@@ -112,7 +116,7 @@ export function logModule(b: Builder): Module {
           const fmtName = d.args[1] ?? 'combined';
           if (fmtName !== 'combined' && !state.formats.has(fmtName)) throw new ConfigError(`unknown log format "${fmtName}"`);
           const format = state.formats.get(fmtName) ?? compileFormat(COMBINED, 'default', b, d.file, d.line);
-          list.push({ file: fileFor(d.args[0]), format });
+          list.push({ file: fileFor(d), format });
         },
       },
     ],

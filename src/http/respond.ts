@@ -20,7 +20,7 @@ export function reasonPhrase(status: number): string {
  * (add_header, metric on=response, status counters) run here, just before
  * the status line is written.
  */
-export function sendHeader(r: HttpContext, status: number, headers: OutHeaders): void {
+export function sendHeader(r: HttpContext, status: number, headers: OutHeaders, generated = false): void {
   r.status = status;
   // Visible to filters as $sent_http_*; later filters see earlier ones' additions.
   r.sentHeaders = headers;
@@ -30,30 +30,54 @@ export function sendHeader(r: HttpContext, status: number, headers: OutHeaders):
   status = r.status;
   r.headerSent = true;
   try {
-    writeHead(r, status, headers);
+    writeHead(r, status, headers, generated);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ERR_INVALID_CHAR') throw err;
     // A value from a variable holding CR/LF (`add_header X $uri` with %0D%0A in the URI): Node
     // refuses to write it (it would split the response) — leave that header out, still answer.
     for (const [name, value] of Object.entries(headers)) if ([value].flat().some((v) => UNSENDABLE.test(v))) delete headers[name];
-    writeHead(r, status, headers);
+    writeHead(r, status, headers, generated);
   }
 }
 
 /** What Node's header writer refuses in a value. */
 const UNSENDABLE = /[^\t\x20-\x7e\x80-\xff]/;
 
-function writeHead(r: HttpContext, status: number, headers: OutHeaders): void {
-  const reason = NGINX_REASONS[status];
-  if (reason === undefined) r.res.writeHead(status, headers);
-  else r.res.writeHead(status, reason, headers);
+/**
+ * How nginx spells the headers it writes itself. Headers are kept under
+ * lower-case names (filters and $sent_http_* look them up so); Node writes a
+ * name as given, so a response metricproxy generates is renamed on the way out.
+ */
+const NGINX_NAMES: Readonly<Record<string, string>> = {
+  'content-type': 'Content-Type',
+  'content-length': 'Content-Length',
+  'cache-control': 'Cache-Control',
+  expires: 'Expires',
+  location: 'Location',
+};
+
+function nginxNames(headers: OutHeaders): OutHeaders {
+  const out: OutHeaders = {};
+  for (const name of Object.keys(headers)) out[NGINX_NAMES[name] ?? name] = headers[name];
+  return out;
 }
 
-/** Sends a complete response. Bodies are byte strings (latin1) or Buffers. */
+function writeHead(r: HttpContext, status: number, headers: OutHeaders, generated: boolean): void {
+  const wire = generated ? nginxNames(headers) : headers;
+  const reason = NGINX_REASONS[status];
+  if (reason === undefined) r.res.writeHead(status, wire);
+  else r.res.writeHead(status, reason, wire);
+}
+
+/**
+ * Sends a complete response metricproxy generates itself (api, prometheus,
+ * return, errors), its header names spelled as nginx writes them. Bodies are
+ * byte strings (latin1) or Buffers.
+ */
 export function sendResponse(r: HttpContext, status: number, headers: OutHeaders, body: string | Buffer): void {
   const buf = typeof body === 'string' ? Buffer.from(body, 'latin1') : body;
   headers['content-length'] = String(buf.length);
-  sendHeader(r, status, headers);
+  sendHeader(r, status, headers, true);
   endResponse(r, r.req.method === 'HEAD' || status === 204 || status === 304 ? undefined : buf);
 }
 

@@ -1,4 +1,5 @@
-import { ApiNode, ApiObjectNode, lazyObject, ReadCtx, resettable } from '../api/tree';
+import { ApiNode, ApiObjectNode, fromValue, lazyObject, ReadCtx, resettable } from '../api/tree';
+import type { SlabView } from '../status/slabs';
 import type { MetricEngine } from './engine';
 import type { MetricReader } from './store/reader';
 import type { MetricValue } from './value';
@@ -84,25 +85,34 @@ export function metricZonesNode(engine: MetricEngine): ApiObjectNode {
 }
 
 const CHUNKS_PER_PAGE = 32;
+/** Angie's metric zones take every piece from the slab allocator's 128-byte slot (NGX_HTTP_METRIC_SLAB_SIZE). */
+const SLOT = '128';
 
-/** `/status/slabs/`: per-zone memory use in Angie's pages, plus our chunk and key counts. */
-export function slabsNode(engine: MetricEngine): ApiObjectNode {
+/**
+ * `/status/slabs/ZONE` as Angie's ngx_slab.c shows a metric zone's pool:
+ * pages in use and free, and the one slot size it allocates from, with
+ * `reqs` (allocations tried) and `fails` (found the zone full: each one is
+ * also a `discarded`). Pages hold whole chunks here, none half-empty.
+ */
+export function metricSlabView(engine: MetricEngine, zone: string): SlabView {
+  return (ctx) => {
+    const u = readerOf(engine, ctx)?.usage(zone);
+    if (u === undefined) return undefined;
+    const pagesUsed = Math.ceil(u.chunksUsed / CHUNKS_PER_PAGE);
+    const slotTotal = pagesUsed * CHUNKS_PER_PAGE;
+    const slot = { used: u.chunksUsed, free: slotTotal - u.chunksUsed, reqs: u.allocs + u.fails, fails: u.fails };
+    return fromValue({ pages: { used: pagesUsed, free: u.chunksTotal / CHUNKS_PER_PAGE - pagesUsed }, slots: { [SLOT]: slot } });
+  };
+}
+
+/** `/status/metricproxy/slabs/`: metricproxy's own numbers for each metric zone (chunks, keys), beside Angie's objects. */
+export function metricproxySlabsNode(engine: MetricEngine): ApiObjectNode {
   return lazyObject(
     () => engine.zones.keys(),
     (zone, ctx) => {
       if (!engine.zones.has(zone)) return undefined;
-      const reader = readerOf(engine, ctx);
-      if (reader === undefined) return undefined;
-      const u = reader.usage(zone);
-      const pages = u.chunksTotal / CHUNKS_PER_PAGE;
-      const used = Math.ceil(u.chunksUsed / CHUNKS_PER_PAGE);
-      return valueNode(
-        new Map<string, MetricValue>([
-          ['pages', new Map([['used', used], ['free', pages - used]])],
-          ['chunks', new Map([['used', u.chunksUsed], ['total', u.chunksTotal]])],
-          ['keys', u.keys],
-        ]),
-      );
+      const u = readerOf(engine, ctx)?.usage(zone);
+      return u === undefined ? undefined : fromValue({ chunks: { used: u.chunksUsed, total: u.chunksTotal }, keys: u.keys });
     },
   );
 }

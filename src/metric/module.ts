@@ -3,7 +3,8 @@ import type { Scope } from '../config/registry';
 import type { Builder } from '../http/builder';
 import type { HttpContext } from '../http/context';
 import type { Module } from '../module';
-import { metricZonesNode, slabsNode } from './api';
+import { slabZones } from '../status/slabs';
+import { metricproxySlabsNode, metricSlabView, metricZonesNode } from './api';
 import { MetricDirective, parseMetric, parseMetricComplexZone, parseMetricZone, Stage } from './directives';
 import { metricEngine, MetricEngine } from './engine';
 import { parseMetricValue } from './strtod';
@@ -49,6 +50,7 @@ function run(engine: MetricEngine, list: readonly MetricDirective[], r: HttpCont
 function addZone(b: Builder, engine: MetricEngine, def: ZoneDef, directive: string): void {
   if (engine.zones.has(def.name)) throw new ConfigError(`${directive} "${def.name}" is already exists`);
   new Zone(def); // validates the whole definition now, so errors carry this directive's line
+  slabZones(b).declare(def.name, 'metric', def.size, metricSlabView(engine, def.name));
   engine.zones.set(def.name, def);
   defineMetricVariables(b.variables, def, engine);
 }
@@ -124,7 +126,7 @@ export function metricModule(b: Builder): Module {
       bb.phases.header.push(onHeader);
       bb.phases.log.push(onEnd);
       bb.api.mount('/status/http/metric_zones', metricZonesNode(engine));
-      bb.api.mount('/status/slabs', slabsNode(engine));
+      bb.api.mount('/status/metricproxy/slabs', metricproxySlabsNode(engine));
     },
   };
 }

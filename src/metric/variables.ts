@@ -5,18 +5,16 @@ import type { MetricEngine } from './engine';
 import { MAX_METRIC_BYTES, parseMetricValue } from './strtod';
 import type { ZoneDef } from './zone';
 
-/** What `$metric_NAME*` remember within one request, per zone. */
+/** What `$metric_NAME*` remember within one request, per zone: the key last set (Angie's vctx->key). */
 interface VarState {
   key: string;
-  /** The last `key=value` set, as `$metric_NAME` reads it back. */
-  pair: string;
 }
 
 function stateOf(r: HttpContext, zone: string): VarState {
   let all = r.moduleCtx.metricVars as Map<string, VarState> | undefined;
   if (all === undefined) r.moduleCtx.metricVars = all = new Map();
   let s = all.get(zone);
-  if (s === undefined) all.set(zone, (s = { key: '', pair: '' }));
+  if (s === undefined) all.set(zone, (s = { key: '' }));
   return s;
 }
 
@@ -28,24 +26,28 @@ function accepted(def: ZoneDef, key: string): boolean {
 }
 
 /**
- * `$metric_NAME` (set `key=value`: update now; read: the pair),
- * `$metric_NAME_key`, `$metric_NAME_value` (setting it updates the key set
- * before; reading gives the key's state after the update), and for complex
- * zones `$metric_NAME_value_SUB`.
+ * `$metric_NAME` (set `key=value`: update now and remember the key; read:
+ * `key=` and the key's current state), `$metric_NAME_key`,
+ * `$metric_NAME_value` (setting it updates the key set before; reading gives
+ * the key's current state), and for complex zones `$metric_NAME_value_SUB`.
+ * As in Angie, every read looks the remembered key up in the zone: a key
+ * never set, or not (or no longer) in the zone, reads as not found.
  */
 export function defineMetricVariables(vars: VariableRegistry, def: ZoneDef, engine: MetricEngine): void {
   const zone = def.name;
   const present = (s: string) => (s === '' ? undefined : s);
   vars.define(
     `metric_${zone}`,
-    (r) => present(stateOf(r, zone).pair),
+    (r) => {
+      const key = stateOf(r, zone).key;
+      const state = key === '' ? undefined : engine.keyText(zone, key);
+      return state === undefined ? undefined : `${key}=${state}`;
+    },
     (r, text) => {
       const { key, value } = splitKeyValue(text);
       if (!accepted(def, key)) return;
       engine.apply([{ zone, key: cut(key), value: parseMetricValue(value) }]);
-      const s = stateOf(r, zone);
-      s.pair = cut(text);
-      s.key = cut(key);
+      stateOf(r, zone).key = cut(key);
     },
   );
   vars.define(
@@ -60,10 +62,9 @@ export function defineMetricVariables(vars: VariableRegistry, def: ZoneDef, engi
       return key === '' ? undefined : engine.keyText(zone, key);
     },
     (r, value) => {
-      const s = stateOf(r, zone);
-      if (!accepted(def, s.key)) return;
-      engine.apply([{ zone, key: s.key, value: parseMetricValue(value) }]);
-      s.pair = cut(`${s.key}=${value}`);
+      const key = stateOf(r, zone).key;
+      if (!accepted(def, key)) return;
+      engine.apply([{ zone, key, value: parseMetricValue(value) }]);
     },
   );
   if (!def.complex) return;

@@ -65,8 +65,12 @@ function checkKeyFits(def: ZoneDef, slots: number): void {
  * out on purpose — changing them keeps the data, as in Angie — and so is
  * ttl: a different ttl applies to the same data.
  */
+/** Bumped when the stored records change layout (2: the meta record counts slab allocations), so older data starts afresh instead of failing to decode. */
+const RECORD_LAYOUT = 2;
+
 export function zoneFingerprint(def: ZoneDef): string {
   const shape = [
+    RECORD_LAYOUT,
     def.size,
     def.complex,
     def.metrics.map((m) => [m.name, m.mode.name, m.mode.fingerprint(m.params)]),

@@ -26,6 +26,7 @@ export function mainModule(b: Builder): Module {
           if (d.args[1] !== undefined && !LOG_LEVELS.includes(d.args[1])) throw new ConfigError(`invalid log level "${d.args[1]}"`);
           if (scope.context !== 'main') return;
           b.main.errorLog = d.args[0];
+          b.main.errorLogAt = { file: d.file, line: d.line };
           if (d.args[1] !== undefined) b.main.errorLogLevel = d.args[1];
         },
       },

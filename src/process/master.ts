@@ -4,7 +4,9 @@ import * as path from 'node:path';
 import { ConfigError, renderWarning } from '../config/errors';
 import { loadConfig, Loaded } from '../config/load';
 import { ErrorLog } from './log';
+import { openLogFiles } from './log-files';
 import { MasterToWorker, WORKER_ENV_KEY, WorkerEnv, WorkerToMaster } from './messages';
+import { commandLine, setProcessTitle } from './title';
 
 export interface MasterOptions {
   confFile: string;
@@ -35,6 +37,7 @@ export class Master {
 
   private load(): Loaded {
     const loaded = loadConfig(this.opts.confFile, { prefix: this.opts.prefix, globalDirectives: this.opts.globalDirectives });
+    openLogFiles(loaded.runtime);
     for (const w of loaded.warnings) this.errorLog.log('warn', renderWarning(w).replace(/^metricproxy: \[warn\] /, ''));
     return loaded;
   }
@@ -51,6 +54,7 @@ export class Master {
   /** Starts all workers; resolves when every one listens, rejects on the first fatal report. */
   async start(): Promise<void> {
     this.adopt(this.load());
+    setProcessTitle(`metricproxy: master process ${commandLine()}`);
     cluster.setupPrimary({ exec: process.argv[1], args: [], silent: false });
     this.installSignals();
     cluster.on('exit', (w, code, signal) => this.onExit(w, code, signal));

@@ -5,6 +5,7 @@ import { Listeners } from '../http/listeners';
 import type { Runtime } from '../http/runtime';
 import { ErrorLog } from './log';
 import type { MasterToWorker, WorkerEnv, WorkerToMaster } from './messages';
+import { setProcessTitle } from './title';
 
 function send(msg: WorkerToMaster): void {
   process.send?.(msg);
@@ -23,6 +24,7 @@ async function shutdown(rt: Runtime, listeners: Listeners, graceful: boolean): P
     return;
   }
   stopping = true;
+  if (graceful) setProcessTitle('metricproxy: worker process is shutting down');
   const bound = rt.main.workerShutdownTimeoutMs;
   if (graceful && bound > 0) setTimeout(() => listeners.cut(), bound).unref();
   await listeners.close(graceful);
@@ -36,6 +38,7 @@ async function shutdown(rt: Runtime, listeners: Listeners, graceful: boolean): P
  * runs the modules' worker init (open the store), then serves.
  */
 export async function runWorker(env: WorkerEnv): Promise<void> {
+  setProcessTitle('metricproxy: worker process');
   let rt: Runtime;
   try {
     rt = loadConfig(env.confFile, { prefix: env.prefix, globalDirectives: env.globalDirectives }).runtime;

@@ -11,7 +11,8 @@ import type { Module } from '../module';
 import { renderTemplate } from './render';
 import { parseTemplate, Template } from './template';
 
-const CONTENT_TYPE = 'text/plain; version=0.0.4';
+/** What Angie's prometheus handler sends (no exposition-format version). */
+const CONTENT_TYPE = 'text/plain';
 
 /** Load-wide state: templates by name, and `prometheus NAME;` uses resolved once all templates are read. */
 interface PrometheusState {

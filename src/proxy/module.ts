@@ -12,6 +12,7 @@ import { proxyPassHandler } from './pass';
 import { PeerPools } from './pools';
 import { PassUrl, parsePassUrl } from './target';
 import { upstreamDirectives, UpstreamDecl } from './upstream-block';
+import { slabZones, unusedSlabView } from '../status/slabs';
 import { Upstream, formatAddr, isUnix } from './upstream';
 import { defineProxyVariables } from './variables';
 
@@ -84,7 +85,8 @@ function declareUpstream(d: Directive, scope: Scope, state: ProxyState, inner: R
     if (!inner.has(x.name) && outer.has(x.name)) throw new ConfigError(`"${x.name}" directive is not allowed here`, x.file, x.line);
     inner.walk([x], upstreamScope);
   }
-  if (decl.servers.length === 0) throw new ConfigError('no servers are inside upstream');
+  // As in Angie, an upstream with a shared memory zone may start with no server.
+  if (decl.servers.length === 0 && decl.zone === undefined) throw new ConfigError('no servers are inside upstream');
   state.upstreams.set(name.toLowerCase(), new Upstream(name, decl.servers, { keepalive: decl.keepalive, zone: decl.zone }));
 }
 
@@ -105,7 +107,9 @@ function declarePass(d: Directive, scope: Scope, state: ProxyState): void {
 export function proxyModule(b: Builder): Module {
   const state = proxyState(b);
   const inner = new Registry();
-  for (const spec of upstreamDirectives(b.warnings)) inner.add(spec);
+  const zones = slabZones(b);
+  const declareZone = (name: string, size: number) => zones.declare(name, 'upstream', size, unusedSlabView);
+  for (const spec of upstreamDirectives(b.warnings, declareZone)) inner.add(spec);
   // nginx's default `proxy_set_header Host $proxy_host;` ($proxy_host is defined in preconfiguration).
   const defaultHost: HeaderSetting = { name: 'Host', lname: 'host', value: ComplexValue.compile('$proxy_host', b.variables, 'default', 0) };
   const directives: DirectiveSpec[] = [

@@ -64,11 +64,15 @@ const IGNORED: ReadonlyArray<{ name: string; parse: (v: string) => number | unde
   { name: 'keepalive_requests', parse: parseCount, invalid: 'invalid number' },
 ];
 
+/** Angie's least upstream zone: 8 pages (ngx_http_upstream_zone's min_size). */
+const MIN_ZONE_BYTES = 8 * 4096;
+
 /**
- * The directives of the upstream context: `server`, `keepalive`, `zone`,
- * and the ignored ones, whose warnings go to `warnings` (the load's).
+ * The directives of the upstream context: `server`, `keepalive`, `zone`
+ * (each declared through `declareZone`, size 0 when not given), and the
+ * ignored ones, whose warnings go to `warnings` (the load's).
  */
-export function upstreamDirectives(warnings: ConfigWarning[]): DirectiveSpec[] {
+export function upstreamDirectives(warnings: ConfigWarning[], declareZone: (name: string, size: number) => void): DirectiveSpec[] {
   const ignored = IGNORED.map(({ name, parse, invalid }): DirectiveSpec => ({
     name, contexts: ['upstream'], args: '1', unique: true,
     set: (d) => {
@@ -92,7 +96,9 @@ export function upstreamDirectives(warnings: ConfigWarning[]): DirectiveSpec[] {
       set: (d, scope) => {
         const size = d.args[1] === undefined ? undefined : parseSize(d.args[1]);
         if (d.args[1] !== undefined && size === undefined) throw new ConfigError(`invalid zone size "${d.args[1]}"`);
+        if (size !== undefined && size < MIN_ZONE_BYTES) throw new ConfigError(`zone "${d.args[0]}" is too small, at least ${MIN_ZONE_BYTES} bytes expected`);
         declOf(scope).zone = { name: d.args[0], size };
+        declareZone(d.args[0], size ?? 0);
       },
     },
   ];

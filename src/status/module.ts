@@ -1,5 +1,5 @@
 import { locationOf, noCacheHeaders } from '../api/module';
-import { ApiNode, isObjectNode, ReadCtx, resettable } from '../api/tree';
+import { ApiNode, fromValue, isObjectNode, ReadCtx, resettable } from '../api/tree';
 import { ConfigError } from '../config/errors';
 import type { Directive } from '../config/parser';
 import type { Scope } from '../config/registry';
@@ -18,7 +18,8 @@ import type { ResetBranch } from './reset';
 import { RequestBytes, StatusRecorder } from './recorder';
 import { SelfMetrics } from './self-metrics';
 import { emptyZone, processExists } from './snapshot';
-import { angieNode, connectionsNode, CountsOf, InstanceInfo, upstreamsNode, zonesNode } from './tree';
+import { slabZones } from './slabs';
+import { angieNode, connectionsNode, CountsOf, InstanceInfo, metricproxyNode, upstreamsNode, zonesNode } from './tree';
 
 const NAME = 'status';
 
@@ -138,13 +139,18 @@ export function statusModule(b: Builder): Module {
       };
       b.api.mount('/status/angie', angieNode(info));
       b.api.mount('/status/connections', connectionsNode(counts));
+      b.api.mount('/status/slabs', slabZones(b).node());
       b.api.mount('/status/http/server_zones', resetting(state, zonesNode(counts, () => state.serverZones, 'server'), 'serverZones'));
       b.api.mount('/status/http/location_zones', resetting(state, zonesNode(counts, () => state.locationZones, 'location'), 'locationZones'));
       b.api.mount('/status/http/upstreams', resetting(state, upstreamsNode(counts, upstreams), 'peers'));
+      // metricproxy has no resolver: Angie's branch is there, empty, for tools that expect it.
+      b.api.mount('/status/resolvers', fromValue({}));
+      b.api.mount('/status/metricproxy', metricproxyNode());
     },
     // Nested locations count into their parent's zone unless they name their own.
     merge: (parent, child) => child ?? parent,
     postconfiguration(bb) {
+      slabZones(bb).checkSized();
       const pools = proxyState(bb).pools;
       state.recorder = new StatusRecorder(bb.main.workerConnections, requestBytes(bb), upstreams, (u) => pools.idle(u.peers));
       for (const name of state.serverZones) state.recorder.serverZones.set(name, emptyZone());

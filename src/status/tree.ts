@@ -20,15 +20,19 @@ export interface InstanceInfo {
 /** Everything the status branches read, summed over all workers once per response (one snapshot). */
 export type CountsOf = (ctx: ReadCtx) => StatusCounts;
 
-/** `/status/angie`: Angie's fields, plus metricproxy's own name and version; each read when asked for. */
+/** `/status/angie`: Angie's fields only (ngx_api.c), each read when asked for. */
 export function angieNode(info: InstanceInfo): StaticObject {
   return new StaticObject()
     .set('version', VERSION)
     .set('build_time', BUILD_TIME)
     .set('address', (ctx) => (ctx.request === undefined ? '' : info.address(ctx.request)))
     .set('generation', () => info.generation())
-    .set('load_time', () => info.loadTime().toISOString())
-    .set('metricproxy', fromValue({ name: 'metricproxy', version: VERSION }));
+    .set('load_time', () => info.loadTime().toISOString());
+}
+
+/** `/status/metricproxy`: metricproxy's own branch (its name and version; modules mount their extras under it). */
+export function metricproxyNode(): StaticObject {
+  return new StaticObject().set('name', 'metricproxy').set('version', VERSION);
 }
 
 export function connectionsNode(counts: CountsOf): (ctx: ReadCtx) => ApiNode {

@@ -105,7 +105,7 @@ describe('variables, as in the docs', () => {
   it('$metric_gauge_key / _value, and the complex join format', async () => {
     ex = await startExample('variables');
     expect((await ex.get('/gauge/')).body).toBe("Updated with 'foo=1'\nValue='1'\n");
-    expect((await ex.get('/complex/')).body).toBe("Updated with 'foo=3'\nValue='0 0 1, 3'\n");
-    expect((await ex.get('/foo/')).body).toBe("Updated with 'bar=9'\nValues='1, 9, 9'\nCount='1'\n");
+    expect((await ex.get('/complex/')).body).toBe("Updated with 'foo=0 0 1, 3'\nValue='0 0 1, 3'\n");
+    expect((await ex.get('/foo/')).body).toBe("Updated with 'bar=1, 9, 9'\nValues='1, 9, 9'\nCount='1'\n");
   });
 });

@@ -90,7 +90,9 @@ http {
     got.delete(key);
   }
 
-  const slabs = (await getJson(`http://127.0.0.1:${admin}/status/slabs`)) as Record<string, { pages: { used: number; free: number }; chunks: { used: number; total: number }; keys: number }>;
+  type Slot = { used: number; free: number; reqs: number; fails: number };
+  const slabs = (await getJson(`http://127.0.0.1:${admin}/status/slabs`)) as Record<string, { pages: { used: number; free: number }; slots: Record<string, Slot> }>;
+  const ours = (await getJson(`http://127.0.0.1:${admin}/status/metricproxy/slabs`)) as Record<string, { chunks: { used: number; total: number }; keys: number }>;
   const expected = new Map<string, number>();
   const put = (name: string, labels: Labels, value: number) => expected.set(sampleKey(name, labels), value);
   // startProxy's two readiness probes, the five requests, this scrape.
@@ -101,11 +103,15 @@ http {
   for (const [zone, s] of Object.entries(slabs)) {
     put('angie_slabs_pages_used', { zone }, s.pages.used);
     put('angie_slabs_pages_free', { zone }, s.pages.free);
-    put('angie_slabs_chunks_used', { zone }, s.chunks.used);
-    put('angie_slabs_chunks_total', { zone }, s.chunks.total);
-    put('angie_slabs_keys', { zone }, s.keys);
+    for (const [size, slot] of Object.entries(s.slots)) {
+      for (const field of ['used', 'free', 'reqs', 'fails'] as const) put(`angie_slabs_pages_slots_${field}`, { zone, size }, slot[field]);
+    }
+    put('metricproxy_slabs_chunks_used', { zone }, ours[zone].chunks.used);
+    put('metricproxy_slabs_chunks_total', { zone }, ours[zone].chunks.total);
+    put('metricproxy_slabs_keys', { zone }, ours[zone].keys);
   }
   expect(Object.keys(slabs)).toEqual(['methods', 'sizes', 'reqs']);
+  for (const s of Object.values(slabs)) expect(Object.keys(s.slots)).toEqual(['128']);
   const z = { zone: 'front' };
   put('angie_http_server_zones_requests_total', z, 5);
   put('angie_http_server_zones_requests_processing', z, 0);

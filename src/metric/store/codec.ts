@@ -4,7 +4,7 @@
  * allocated for the store's lifetime (no JSON, no per-update garbage).
  *
  *   key record   [seq][state of every sub-metric ...]
- *   zone meta    [key chunks][discarded][keys][seq][is expired][lru stale][discard key state ...]
+ *   zone meta    [key chunks][discarded][keys][seq][is expired][lru stale][chunk allocations][discard key state ...]
  *   LRU entry    key: [seq u64 BE][key bytes]   value: empty
  */
 import { MAX_METRIC_BYTES } from '../strtod';
@@ -41,7 +41,9 @@ export const META = {
   isExpired: 4,
   /** Set by expire=off writers (they skip the LRU index); expire=on rebuilds it. */
   lruStale: 5,
-  discardState: 6,
+  /** Chunks ever handed to keys (Angie's slab `reqs` that succeeded; `discarded` counts those that failed). */
+  allocs: 6,
+  discardState: 7,
 } as const;
 
 /**

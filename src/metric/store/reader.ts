@@ -11,6 +11,10 @@ export interface ZoneUsage {
   chunksUsed: number;
   chunksTotal: number;
   keys: number;
+  /** Chunk allocations that succeeded since the zone started, its own contexts included. */
+  allocs: number;
+  /** Chunk allocations that found the zone full (Angie: each one is also a `discarded`). */
+  fails: number;
 }
 
 /** What a reader needs to know about one zone. */
@@ -77,7 +81,13 @@ export class MetricReader {
   usage(zone: string): ZoneUsage {
     const z = this.zoneOf(zone);
     const meta = this.meta(zone);
-    return { chunksUsed: z.baseChunks + meta[META.keyChunks], chunksTotal: z.totalChunks, keys: meta[META.keys] };
+    return {
+      chunksUsed: z.baseChunks + meta[META.keyChunks],
+      chunksTotal: z.totalChunks,
+      keys: meta[META.keys],
+      allocs: z.baseChunks + meta[META.allocs],
+      fails: meta[META.discarded],
+    };
   }
 
   close(): void {

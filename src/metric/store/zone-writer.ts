@@ -223,6 +223,7 @@ export class ZoneWriter {
         free += this.evictOldest(txn, nowMs);
       }
       free--;
+      meta[META.allocs]++;
     }
     return true;
   }

@@ -43,7 +43,8 @@ export function request(rt: Runtime, method: string, url: string): Captured {
   const res = {
     writeHead(status: number, headers: OutHeaders) {
       out.status = status;
-      out.headers = headers;
+      // Lower-case names, as a client's IncomingMessage shows them (the wire spelling is nginx's).
+      out.headers = Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));
     },
     end(body?: Buffer) {
       if (body !== undefined) out.body = body;

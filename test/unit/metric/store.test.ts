@@ -88,7 +88,7 @@ describe('keys', () => {
     read(store, (r) => {
       expect(r.keys('z')).toEqual(['a']);
       expect(r.get('z', 'old')).toBeUndefined();
-      expect(r.usage('z')).toEqual({ chunksUsed: 4, chunksTotal: 224, keys: 1 });
+      expect(r.usage('z')).toEqual({ chunksUsed: 4, chunksTotal: 224, keys: 1, allocs: 4, fails: 0 });
     });
   });
 
@@ -140,7 +140,7 @@ describe('a full zone', () => {
       expect(r.get('z', 'old')).toBe(79);
       expect(r.get('z', key39(0))).toBe(2);
       expect(r.get('z', key39(221))).toBeUndefined();
-      expect(r.usage('z')).toEqual({ chunksUsed: 224, chunksTotal: 224, keys: 221 });
+      expect(r.usage('z')).toEqual({ chunksUsed: 224, chunksTotal: 224, keys: 221, allocs: 224, fails: 79 });
     });
   });
 
@@ -193,6 +193,11 @@ describe('a full zone', () => {
       expect(r.discarded('z')).toBe(3);
       expect(r.get('z', 'old')).toBe(3);
       expect(r.usage('z').keys).toBe(219);
+      // Angie's slab: every allocation that found the zone full failed (and was retried after an eviction).
+      const u = r.usage('z');
+      expect(u.fails).toBe(3);
+      expect(u.allocs).toBe(u.chunksUsed + 3); // the chunks in use and the three one-chunk keys evicted
+
     });
   });
 });

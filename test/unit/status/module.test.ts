@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { configError, errorLine, loadServer, request } from '../api/harness';
 import { loadConfig } from '../../../src/config/load';
+import { ReadCtx, StaticObject } from '../../../src/api/tree';
 
 const VERSION = require('../../../package.json').version;
 const API = 'location /status/ { api /status/; }';
@@ -37,10 +38,12 @@ describe('status_zone', () => {
 });
 
 describe('the status tree', () => {
-  it('mounts angie, connections and the http branches ahead of the others', () => {
+  it('mounts angie, connections, slabs, http and resolvers in Angie\'s order, then metricproxy\'s own branch', () => {
     const rt = loadServer(API);
     const keys = [...rt.api.root.keys()];
-    expect(keys.slice(0, 3)).toEqual(['angie', 'connections', 'http']);
+    expect(keys.slice(0, 6)).toEqual(['angie', 'connections', 'slabs', 'http', 'resolvers', 'metricproxy']);
+    expect(json(rt, '/status/slabs')).toEqual({});
+    expect(json(rt, '/status/resolvers')).toEqual({});
     expect(json(rt, '/status/connections')).toEqual({ accepted: 0, dropped: 0, active: 0, idle: 0 });
     expect(json(rt, '/status/http/upstreams')).toEqual({});
   });
@@ -48,7 +51,9 @@ describe('the status tree', () => {
   it('reports the instance: versions, generation, load and build times', () => {
     const rt = loadServer(API);
     expect(json(rt, '/status/angie/version')).toBe(VERSION);
-    expect(json(rt, '/status/angie/metricproxy')).toEqual({ name: 'metricproxy', version: VERSION });
+    const angie = rt.api.root.get('angie', new ReadCtx()) as StaticObject;
+    expect([...angie.keys()]).toEqual(['version', 'build_time', 'address', 'generation', 'load_time']);
+    expect(json(rt, '/status/metricproxy')).toEqual({ name: 'metricproxy', version: VERSION });
     expect(json(rt, '/status/angie/generation')).toBe(1);
     for (const field of ['load_time', 'build_time']) {
       expect(json(rt, `/status/angie/${field}`)).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
