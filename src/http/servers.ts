@@ -1,3 +1,4 @@
+import { compileRegex } from '../config/regex';
 import type { ServerConf, ServerNameMatch } from './conf';
 
 /** Servers sharing one listening socket, with nginx's name lookup tables. */
@@ -81,7 +82,7 @@ export function normalizeHost(raw: string | undefined): string {
 export function parseServerName(name: string): ServerNameMatch[] {
   if (name.startsWith('~')) {
     const src = name.slice(1);
-    return [{ kind: 'regex', re: new RegExp(src, 'i'), source: src }];
+    return [{ kind: 'regex', re: compileRegex(src, true), source: src }];
   }
   const lower = name.toLowerCase();
   if (lower.startsWith('*.')) return [{ kind: 'wildcard-head', suffix: lower.slice(1) }];
