@@ -47,7 +47,11 @@ function onClientError(err: NodeJS.ErrnoException, socket: Socket): void {
     pending.once('finish', () => onClientError(err, socket));
     return;
   }
-  const status = CLIENT_ERRORS[err.code ?? ''] ?? '400 Bad Request';
+  answerAndClose(socket, CLIENT_ERRORS[err.code ?? ''] ?? '400 Bad Request');
+}
+
+/** An nginx-style error page written straight to a socket Node's server no longer answers on; then close. */
+function answerAndClose(socket: Socket, status: string): void {
   const body = `<html>\r\n<head><title>${status}</title></head>\r\n<body>\r\n<center><h1>${status}</h1></center>\r\n<hr><center>metricproxy</center>\r\n</body>\r\n</html>\r\n`;
   socket.end(`HTTP/1.1 ${status}\r\nContent-Type: text/html\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
 }
@@ -75,6 +79,11 @@ function createServer(rt: Runtime, group: ListenGroup, draining: () => boolean):
   // whole (nginx has no count limit). maxHeaderSize bounds it.
   server.maxHeadersCount = 0;
   server.on('clientError', onClientError);
+  // A proxy without a CONNECT method: nginx parses the request and answers 400 (Node would just close).
+  server.on('connect', (_req: http.IncomingMessage, socket: Socket) => {
+    socket.on('error', () => undefined);
+    answerAndClose(socket, '400 Bad Request');
+  });
   for (const hook of rt.connectionHooks) server.on('connection', hook);
   server.on('upgrade', (req: http.IncomingMessage, socket: Socket, head: Buffer) => {
     noteTunnel(socket);
