@@ -2,7 +2,6 @@ import { ConfigError } from '../config/errors';
 import { loadConfig } from '../config/load';
 import { Listeners } from '../http/listeners';
 import type { Runtime } from '../http/runtime';
-import { ErrorLog } from './log';
 import type { MasterToWorker, WorkerEnv, WorkerToMaster } from './messages';
 
 function send(msg: WorkerToMaster): void {
@@ -44,7 +43,7 @@ export async function runWorker(env: WorkerEnv): Promise<void> {
   }
   rt.generation = env.generation;
   rt.loadTime = new Date(env.loadTime);
-  const errorLog = new ErrorLog(rt.resolve(rt.main.errorLog), rt.main.errorLogLevel);
+  const errorLog = rt.errorLog;
   process.on('warning', (w) => errorLog.log('error', w.message));
   try {
     for (const init of rt.workerInits) await init(rt);
