@@ -153,6 +153,11 @@ export class Listeners {
     }
   }
 
+  /** Connections still open (tunnels included). */
+  openConnections(): number {
+    return this.sockets.size;
+  }
+
   /**
    * Cuts every open connection: requests in flight and tunnels alike (Node's
    * closeAllConnections does not know upgraded sockets). Each one's log
