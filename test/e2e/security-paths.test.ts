@@ -1,6 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { recordingBackend } from '../helpers/backends';
-import { freePorts, Proxy, startProxy } from '../helpers/proc';
+import { describe, expect, it } from 'vitest';
+import { frontedForFile } from '../helpers/fronted';
 import { rawExchange } from '../helpers/raw';
 
 /**
@@ -11,33 +10,17 @@ import { rawExchange } from '../helpers/raw';
  * except where noted.
  */
 
-let proxy: Proxy;
-let port: number;
-let backend: Awaited<ReturnType<typeof recordingBackend>>;
-
-beforeAll(async () => {
-  backend = await recordingBackend();
-  [port] = await freePorts(1);
-  proxy = await startProxy(
-    `
-http {
+const f = frontedForFile(
+  (port, backendPort) => `
   server {
     listen 127.0.0.1:${port};
-    location /admin/ { deny all; proxy_pass http://127.0.0.1:${backend.port}; }
+    location /admin/ { deny all; proxy_pass http://127.0.0.1:${backendPort}; }
     location / { return 200 "public $uri"; }
-  }
-}`,
-    [port],
-  );
-});
-
-afterAll(async () => {
-  await proxy?.stop();
-  await backend?.close();
-});
+  }`,
+);
 
 async function get(target: string): Promise<{ status: number; body: string }> {
-  const r = await rawExchange(port, `GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+  const r = await rawExchange(f.port, `GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
   return { status: r.statuses[0], body: r.text.slice(r.text.indexOf('\r\n\r\n') + 4) };
 }
 
@@ -83,6 +66,6 @@ describe('other names are other locations, as in nginx (case-sensitive, no path 
   });
 
   it('the protected upstream never saw a request', () => {
-    expect(backend.seen).toEqual([]);
+    expect(f.backend.seen).toEqual([]);
   });
 });

@@ -1,6 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { recordingBackend } from '../helpers/backends';
-import { freePorts, Proxy, request, startProxy } from '../helpers/proc';
+import { describe, expect, it } from 'vitest';
+import { expectRefused, frontedForFile } from '../helpers/fronted';
 import { rawExchange } from '../helpers/raw';
 
 /**
@@ -13,40 +12,24 @@ import { rawExchange } from '../helpers/raw';
  * - HTTP/2.0 in a request line → 505; CONNECT → 400 with a response.
  */
 
-let proxy: Proxy;
-let port: number;
-let backend: Awaited<ReturnType<typeof recordingBackend>>;
-
-beforeAll(async () => {
-  backend = await recordingBackend();
-  [port] = await freePorts(1);
-  proxy = await startProxy(
-    `
-http {
+const f = frontedForFile(
+  (port, backendPort) => `
   server {
     listen 127.0.0.1:${port} default_server;
-    location / { proxy_pass http://127.0.0.1:${backend.port}; }
+    location / { proxy_pass http://127.0.0.1:${backendPort}; }
     location /which { return 200 "public host=$host"; }
   }
   server {
     listen 127.0.0.1:${port};
     server_name admin.local;
     location /which { return 200 "admin host=$host"; }
-  }
-}`,
-    [port],
-  );
-});
-
-afterAll(async () => {
-  await proxy?.stop();
-  await backend?.close();
-});
+  }`,
+);
 
 const head = (lines: string[]) => `${lines.join('\r\n')}\r\n\r\n`;
 
 async function bodyOf(bytes: string): Promise<string> {
-  const r = await rawExchange(port, bytes);
+  const r = await rawExchange(f.port, bytes);
   expect(r.statuses).toEqual([200]);
   return r.text.slice(r.text.indexOf('\r\n\r\n') + 4);
 }
@@ -65,15 +48,8 @@ describe('an absolute-form target picks the server, not Host', () => {
   });
 });
 
-/** Sends raw bytes and checks: one answer with `status`, connection closed, nothing forwarded, still serving. */
-async function expectRefused(bytes: string, status: number): Promise<void> {
-  const before = backend.seen.length;
-  const reply = await rawExchange(port, bytes);
-  expect(reply.statuses).toEqual([status]);
-  expect(reply.text).toMatch(/\r\n\r\n<html>/);
-  expect(reply.closed).toBe(true);
-  expect((await request(`http://127.0.0.1:${port}/alive`)).body).toBe('ok /alive');
-  expect(backend.seen.slice(before).map((s) => s.url)).toEqual(['/alive']);
+async function refused(bytes: string, status: number): Promise<void> {
+  expect(await expectRefused(f, bytes, status)).toMatch(/\r\n\r\n<html>/);
 }
 
 describe('refused as nginx refuses them', () => {
@@ -83,18 +59,18 @@ describe('refused as nginx refuses them', () => {
     ['two dots in a row', 'a..b'],
     ['nothing', ''],
   ])('Host with %s → 400', async (_name, host) => {
-    await expectRefused(head(['GET / HTTP/1.1', `Host: ${host}`]), 400);
+    await refused(head(['GET / HTTP/1.1', `Host: ${host}`]), 400);
   });
 
   it('an absolute-form target with userinfo → 400', async () => {
-    await expectRefused(head(['GET http://user@x/ HTTP/1.1', 'Host: x']), 400);
+    await refused(head(['GET http://user@x/ HTTP/1.1', 'Host: x']), 400);
   });
 
   it('HTTP/2.0 in a request line → 505', async () => {
-    await expectRefused(head(['GET / HTTP/2.0', 'Host: x']), 505);
+    await refused(head(['GET / HTTP/2.0', 'Host: x']), 505);
   });
 
   it('CONNECT → 400 with a response, not a silent close', async () => {
-    await expectRefused(head(['CONNECT example.test:443 HTTP/1.1', 'Host: example.test:443']), 400);
+    await refused(head(['CONNECT example.test:443 HTTP/1.1', 'Host: example.test:443']), 400);
   });
 });

@@ -1,6 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { recordingBackend } from '../helpers/backends';
-import { freePorts, Proxy, request, startProxy } from '../helpers/proc';
+import { describe, expect, it } from 'vitest';
+import { expectRefused, frontedForFile } from '../helpers/fronted';
 import { rawExchange } from '../helpers/raw';
 
 /**
@@ -12,29 +11,13 @@ import { rawExchange } from '../helpers/raw';
  * where it differs; it is never less strict in a way that matters.
  */
 
-let proxy: Proxy;
-let port: number;
-let backend: Awaited<ReturnType<typeof recordingBackend>>;
-
-beforeAll(async () => {
-  backend = await recordingBackend();
-  [port] = await freePorts(1);
-  proxy = await startProxy(
-    `
-http {
+const f = frontedForFile(
+  (port, backendPort) => `
   server {
     listen 127.0.0.1:${port};
-    location / { proxy_pass http://127.0.0.1:${backend.port}; }
-  }
-}`,
-    [port],
-  );
-});
-
-afterAll(async () => {
-  await proxy?.stop();
-  await backend?.close();
-});
+    location / { proxy_pass http://127.0.0.1:${backendPort}; }
+  }`,
+);
 
 const SMUGGLED = 'GET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n';
 const post = (headers: string[], body: string) => `POST /t HTTP/1.1\r\nHost: x\r\n${headers.map((h) => `${h}\r\n`).join('')}\r\n${body}`;
@@ -52,12 +35,7 @@ describe('refused, nothing forwarded, connection closed', () => {
     ['a second CL with space before the colon', ['Content-Length: 5', 'Content-Length : 6'], 'abcdef', 400],
     ['a negative CL', ['Content-Length: -1'], 'abcde', 400],
   ])('%s → %i', async (_name, headers, body, status) => {
-    const before = backend.seen.length;
-    const reply = await rawExchange(port, post(headers, body));
-    expect(reply.statuses).toEqual([status]);
-    expect(reply.closed).toBe(true);
-    expect((await request(`http://127.0.0.1:${port}/alive`)).body).toBe('ok /alive');
-    expect(backend.seen.slice(before).map((s) => s.url)).toEqual(['/alive']);
+    await expectRefused(f, post(headers, body), status);
   });
 });
 
@@ -71,9 +49,9 @@ describe('framed one way only: the upstream sees what the client framed', () => 
     ['CL with a leading zero', ['Content-Length: 05'], `abcde${SMUGGLED}`, [['/t', 'abcde'], ['/smuggled', '']]],
     ['CL with trailing space', ['Content-Length: 5 '], `abcde${SMUGGLED}`, [['/t', 'abcde'], ['/smuggled', '']]],
   ])('%s', async (_name, headers, body, expected) => {
-    const before = backend.seen.length;
-    const reply = await rawExchange(port, post(headers, body), { until: (t) => t.split('ok /').length > expected.length });
+    const before = f.backend.seen.length;
+    const reply = await rawExchange(f.port, post(headers, body), { until: (t) => t.split('ok /').length > expected.length });
     expect(reply.statuses).toEqual(expected.map(() => 200));
-    expect(backend.seen.slice(before).map((s) => [s.url, s.body])).toEqual(expected);
+    expect(f.backend.seen.slice(before).map((s) => [s.url, s.body])).toEqual(expected);
   });
 });
