@@ -60,10 +60,6 @@ export class HttpContext {
   ) {
     this.startMs = Date.now();
     this.startHr = process.hrtime.bigint();
-    // Node caches a socket's addresses on first read; read now, they outlive the socket (aborted
-    // requests, tunnels) for $remote_addr, $server_addr and their ports in the log phase.
-    void req.socket.remoteAddress;
-    void req.socket.localAddress;
   }
 
   /** Seconds since the request started, as nginx prints them (millisecond resolution). */

@@ -116,6 +116,10 @@ export class Listeners {
     for (const group of this.rt.listens.values()) {
       const server = createServer(this.rt, group, () => this.draining);
       server.on('connection', (socket: Socket) => {
+        // Node caches a socket's addresses on first read; read now, they outlive the socket (aborted
+        // requests, tunnels) for $remote_addr, $server_addr and their ports in the log phase.
+        void socket.remoteAddress;
+        void socket.localAddress;
         noteAccepted(socket, group.defaultServer.clientHeaderTimeoutMs);
         this.sockets.add(socket);
         socket.once('close', () => this.sockets.delete(socket));
