@@ -47,25 +47,25 @@ describe('the master killed with SIGKILL', () => {
     const first = await startProxy(config(port, slow.port), [port]);
     proxies.push(first);
     const master = first.child.pid!;
-    const workers = await waitFor(() => (childPids(master).length === 2 ? childPids(master) : undefined), 10_000, 'two workers');
+    const workers = await waitFor(() => (childPids(master).length === 2 ? childPids(master) : undefined), 20_000, 'two workers');
     const pidFile = path.join(first.prefix, 'logs/metricproxy.pid');
 
     const inFlight = request(`http://127.0.0.1:${port}/slow`);
     await waitFor(() => (arrived === 1 ? true : undefined), 10_000, 'request at the upstream');
     process.kill(master, 'SIGKILL');
     const errorLog = path.join(first.prefix, 'logs/error.log');
-    await waitFor(() => (fs.existsSync(errorLog) && fs.readFileSync(errorLog, 'utf8').split('\n').filter((l) => l.includes('[alert]')).length === 2 ? true : undefined), 10_000, 'two alerts');
+    await waitFor(() => (fs.existsSync(errorLog) && fs.readFileSync(errorLog, 'utf8').split('\n').filter((l) => l.includes('[alert]')).length === 2 ? true : undefined), 20_000, 'two alerts');
     expect(fs.readFileSync(errorLog, 'utf8')).toContain(`[alert] ${workers[0]}#0: master process ${master} exited unexpectedly; worker process ${workers[0]} finishes its requests and exits`);
     expect(fs.existsSync(pidFile)).toBe(false);
 
     releaseSlow();
     const answer = await inFlight;
     expect(answer).toMatchObject({ status: 200, body: 'finished' });
-    await waitFor(() => (workers.every((w) => !isAlive(w)) ? true : undefined), 15_000, 'workers exit');
+    await waitFor(() => (workers.every((w) => !isAlive(w)) ? true : undefined), 30_000, 'workers exit');
 
     const second = await startProxy(config(port, slow.port), [port], { prefix: first.prefix });
     proxies.push(second);
     expect((await request(`http://127.0.0.1:${port}/`)).body).toMatch(/^pid \d+$/);
     expect(Number(fs.readFileSync(pidFile, 'utf8'))).toBe(second.child.pid);
-  }, 60_000);
+  }, 120_000);
 });
