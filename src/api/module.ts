@@ -64,7 +64,7 @@ function answerRequest(a: ApiLocation, r: HttpContext, target: ApiTarget, pretty
     if (method !== 'DELETE' || !a.write) return answerApi(a.top, method, target, ctx, pretty);
     const answer = answerDelete(a.top, target, ctx, pretty);
     if (answer.reset !== undefined) {
-      r.runtime.log('notice', `api: "${logSafe(answer.reset)}" reset by client ${r.req.socket.remoteAddress ?? '-'}`);
+      r.runtime.errorLog.log('notice', `api: "${logSafe(answer.reset)}" reset by client ${r.req.socket.remoteAddress ?? '-'}`);
     }
     return answer;
   }, r);

@@ -1,5 +1,6 @@
 import { ConfigError, ConfigWarning } from './errors';
 import { Directive } from './parser';
+import { takeUnboundedRegexes } from './regex';
 
 /** A place a directive may stand in. Raw blocks are read by their own handler. */
 export type Context = 'main' | 'events' | 'http' | 'server' | 'location' | 'upstream';
@@ -125,6 +126,9 @@ export class Registry {
     } catch (e) {
       if (e instanceof ConfigError) throw e.at(d.file, d.line);
       throw e;
+    }
+    for (const source of takeUnboundedRegexes()) {
+      this.warnings.push({ message: `regex "${source}" cannot run in linear time (backreference or lookaround): it has no time bound`, file: d.file, line: d.line });
     }
     if (spec.block === 'walk') {
       if (!(child instanceof Scope)) throw new Error(`directive ${d.name} returned no scope`);

@@ -23,6 +23,8 @@ export class HttpContext {
   readonly startHr: bigint;
   server!: ServerConf;
   loc!: LocationConf;
+  /** The validated host the request names (target or Host header), '' if none: picks the server, gives $host. */
+  host = '';
   /** Normalised, decoded path ($uri). */
   uri = '/';
   /** Query string without `?` ($args). */

@@ -1,4 +1,5 @@
 import { ConfigError } from '../config/errors';
+import { compileRegex } from '../config/regex';
 import type { Directive } from '../config/parser';
 import { Scope } from '../config/registry';
 import { parseCount, parseSize, parseTime } from '../config/values';
@@ -8,15 +9,6 @@ import { LocationConf, LocationModifier, ServerConf } from './conf';
 import { nestedPrefixOk } from './locations';
 import { parseServerName } from './servers';
 import { toBytes } from './variables';
-
-/** nginx regexes are PCRE; `(?P<name>` becomes JS's `(?<name>`. */
-export function compileRegex(source: string, caseless: boolean): RegExp {
-  try {
-    return new RegExp(toBytes(source).replace(/\(\?P</g, '(?<'), caseless ? 'i' : '');
-  } catch (e) {
-    throw new ConfigError(`pcre2_compile() failed: ${(e as Error).message} in "${source}"`);
-  }
-}
 
 export function serverOf(scope: Scope): ServerConf {
   for (let s: Scope | undefined = scope; s; s = s.parent) if (s.owner instanceof ServerConf) return s.owner;

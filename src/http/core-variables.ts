@@ -99,11 +99,7 @@ export function defineCoreVariables(v: VariableRegistry): void {
   v.define('server_addr', (r) => r.req.socket.localAddress?.replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, '$1'));
   v.define('server_port', (r) => headerValue(r.req.socket.localPort, ''));
   v.define('server_name', (r) => r.server.primaryName);
-  v.define('host', (r) => {
-    const h = r.req.headers.host;
-    if (h !== undefined && h !== '') return h.toLowerCase().replace(/:\d+$/, '');
-    return r.server.primaryName;
-  });
+  v.define('host', (r) => (r.host !== '' ? r.host : r.server.primaryName));
   v.define('hostname', () => hostname);
   v.define('scheme', () => 'http');
   v.define('server_protocol', (r) => `HTTP/${r.req.httpVersion}`);

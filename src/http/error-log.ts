@@ -1,17 +1,18 @@
 import type { HttpContext } from './context';
 
-/** Writes one error-log line at a level; the worker points it at its error log. */
-export type ErrorLogSink = (level: string, text: string) => void;
-
-let sink: ErrorLogSink = (_level, text) => process.emitWarning(text);
-
-export function setRequestErrorLog(s: ErrorLogSink): void {
-  sink = s;
+/** The client address as nginx writes it (an IPv4-mapped address as plain IPv4). */
+function clientAddress(r: HttpContext): string {
+  return (r.req.socket.remoteAddress ?? '-').replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, '$1');
 }
 
-/** An error-log line about a request, with nginx's trailer naming the client, server and request. */
-export function logRequest(r: HttpContext, level: string, text: string): void {
+/**
+ * An error-log line about a request, with nginx's trailer naming the client,
+ * server, request (and upstream, when one was involved) and host.
+ */
+export function logRequest(r: HttpContext, level: string, text: string, upstream?: string): void {
   const req = r.req;
   const host = req.headers.host === undefined ? '' : `, host: "${req.headers.host}"`;
-  sink(level, `${text}, client: ${req.socket.remoteAddress ?? '-'}, server: ${r.server.primaryName}, request: "${req.method} ${req.url} HTTP/${req.httpVersion}"${host}`);
+  const peer = upstream === undefined ? '' : `, upstream: "${upstream}"`;
+  const request = `${req.method} ${req.url} HTTP/${req.httpVersion}`;
+  r.runtime.errorLog.log(level, `${text}, client: ${clientAddress(r)}, server: ${r.server.primaryName}, request: "${request}"${peer}${host}`);
 }

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import { ConfigError } from '../config/errors';
 import type { Directive } from '../config/parser';
 import type { HttpContext } from './context';
-import { compileRegex } from './core-module';
+import { compileRegex } from '../config/regex';
 import { ComplexValue, VariableRegistry } from './variables';
 
 /** A compiled `if (...)` condition. */

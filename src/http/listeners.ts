@@ -49,7 +49,11 @@ function onClientError(err: NodeJS.ErrnoException, socket: Socket): void {
     pending.once('finish', () => onClientError(err, socket));
     return;
   }
-  const status = CLIENT_ERRORS[err.code ?? ''] ?? '400 Bad Request';
+  answerAndClose(socket, CLIENT_ERRORS[err.code ?? ''] ?? '400 Bad Request');
+}
+
+/** An nginx-style error page written straight to a socket Node's server no longer answers on; then close. */
+function answerAndClose(socket: Socket, status: string): void {
   const body = `<html>\r\n<head><title>${status}</title></head>\r\n<body>\r\n<center><h1>${status}</h1></center>\r\n<hr><center>metricproxy</center>\r\n</body>\r\n</html>\r\n`;
   socket.end(`HTTP/1.1 ${status}\r\nContent-Type: text/html\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
 }
@@ -77,6 +81,11 @@ function createServer(rt: Runtime, group: ListenGroup, draining: () => boolean):
   // whole (nginx has no count limit). maxHeaderSize bounds it.
   server.maxHeadersCount = 0;
   server.on('clientError', onClientError);
+  // A proxy without a CONNECT method: nginx parses the request and answers 400 (Node would just close).
+  server.on('connect', (_req: http.IncomingMessage, socket: Socket) => {
+    socket.on('error', () => undefined);
+    answerAndClose(socket, '400 Bad Request');
+  });
   for (const hook of rt.connectionHooks) server.on('connection', hook);
   server.on('upgrade', (req: http.IncomingMessage, socket: Socket, head: Buffer) => {
     noteTunnel(socket);
@@ -123,6 +132,10 @@ export class Listeners {
     for (const group of this.rt.listens.values()) {
       const server = createServer(this.rt, group, () => this.draining);
       server.on('connection', (socket: Socket) => {
+        // Node caches a socket's addresses on first read; read now, they outlive the socket (aborted
+        // requests, tunnels) for $remote_addr, $server_addr and their ports in the log phase.
+        void socket.remoteAddress;
+        void socket.localAddress;
         noteAccepted(socket, group.defaultServer.clientHeaderTimeoutMs);
         this.sockets.add(socket);
         socket.once('close', () => this.sockets.delete(socket));
@@ -159,6 +172,11 @@ export class Listeners {
     } finally {
       clearInterval(sweep);
     }
+  }
+
+  /** Connections still open (tunnels included). */
+  openConnections(): number {
+    return this.sockets.size;
   }
 
   /**

@@ -3,7 +3,8 @@ import type { Directive } from '../config/parser';
 import type { Module } from '../module';
 import type { Builder } from './builder';
 import type { HttpContext } from './context';
-import { compileRegex, defineNamedCaptures } from './core-module';
+import { compileRegex } from '../config/regex';
+import { defineNamedCaptures } from './core-module';
 import { ComplexValue, toBytes } from './variables';
 
 /** A compiled `map` block: nginx's lookup tables, built once at load. */

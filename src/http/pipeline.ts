@@ -7,7 +7,8 @@ import type { CoreLocConf } from './core-module';
 import { findLocation } from './locations';
 import { answer } from './rewrite-module';
 import type { Runtime } from './runtime';
-import { ListenGroup, normalizeHost } from './servers';
+import { requestHost } from './request-host';
+import type { ListenGroup } from './servers';
 import { normalizeUri, splitTarget } from './uri';
 
 const kRequests = Symbol('requestsOnConnection');
@@ -66,6 +67,8 @@ export function handleRequest(
  * upstream would get the gzip bytes with no header saying so.
  */
 function ambiguousRequest(req: IncomingMessage): number {
+  // nginx 1.22 answers HTTP/2.0 and above in a request line (an HTTP/1 head) with 505.
+  if (req.httpVersionMajor > 1) return 505;
   const te = req.headers['transfer-encoding'];
   if (te !== undefined && te.trim().toLowerCase() !== 'chunked') return 501;
   let hosts = 0;
@@ -76,8 +79,9 @@ function ambiguousRequest(req: IncomingMessage): number {
 
 function route(r: HttpContext, group: ListenGroup): void {
   const req = r.req;
-  const refused = ambiguousRequest(req);
-  if (refused !== 0) {
+  const host = requestHost(req);
+  const refused = host === undefined ? 400 : ambiguousRequest(req);
+  if (refused !== 0 || host === undefined) {
     // The body framing is not trusted either: the connection closes after the answer.
     r.res.shouldKeepAlive = false;
     r.server = group.defaultServer;
@@ -85,7 +89,8 @@ function route(r: HttpContext, group: ListenGroup): void {
     answer(r, refused, undefined);
     return;
   }
-  const sel = group.select(normalizeHost(req.headers.host));
+  r.host = host;
+  const sel = group.select(host);
   r.server = sel.server;
   r.loc = sel.server.root;
   if (sel.captures !== null) {

@@ -35,7 +35,12 @@ export function sendHeader(r: HttpContext, status: number, headers: OutHeaders, 
     if ((err as NodeJS.ErrnoException).code !== 'ERR_INVALID_CHAR') throw err;
     // A value from a variable holding CR/LF (`add_header X $uri` with %0D%0A in the URI): Node
     // refuses to write it (it would split the response) — leave that header out, still answer.
-    for (const [name, value] of Object.entries(headers)) if ([value].flat().some((v) => UNSENDABLE.test(v))) delete headers[name];
+    for (const [name, value] of Object.entries(headers)) {
+      if (![value].flat().some((v) => UNSENDABLE.test(v))) continue;
+      delete headers[name];
+      const request = `${r.req.method} ${r.req.url} HTTP/${r.req.httpVersion}`;
+      r.runtime.errorLog.log('error', `header "${name}" left out: its value holds a control character, request: "${request}"`);
+    }
     writeHead(r, status, headers, generated);
   }
 }

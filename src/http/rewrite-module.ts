@@ -10,7 +10,6 @@ import { researchLocation } from './redirect';
 import { reasonPhrase, sendResponse } from './respond';
 import { rewriteStepDirectives } from './rewrite-steps';
 import { contentTypeOf } from './static-module';
-import { normalizeHost } from './servers';
 import { ComplexValue, VariableDef } from './variables';
 
 /** What a rewrite-phase step leaves the request to: go on, answered, stop the steps, search the locations again. */
@@ -39,7 +38,7 @@ export function errorPage(status: number): string {
 /** A Location as nginx sends it (`absolute_redirect on`): a path gets the scheme, host and port. */
 export function absoluteLocation(r: HttpContext, location: string): string {
   if (!location.startsWith('/')) return location;
-  const host = normalizeHost(r.req.headers.host) || r.server.primaryName || (r.req.socket.localAddress ?? '');
+  const host = r.host || r.server.primaryName || (r.req.socket.localAddress ?? '');
   const port = r.req.socket.localPort;
   return `http://${host}${port === 80 || port === undefined ? '' : `:${port}`}${location}`;
 }

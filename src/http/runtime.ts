@@ -1,4 +1,5 @@
 import { ConfigError } from '../config/errors';
+import { ErrorLog } from '../process/log';
 import type { ApiTree } from '../api/tree';
 import type { Builder, MainConf, WorkerInit } from './builder';
 import type { CommitQueue } from './commit';
@@ -23,14 +24,14 @@ export class Runtime {
   /** Group commit of shared-store writes, once per event-loop turn. */
   readonly commits: CommitQueue;
   readonly logFiles: readonly LogFile[];
+  /** The worker's error log (opened on its first line): upstream errors, refused headers. */
+  readonly errorLog: ErrorLog;
   readonly prefix: string;
   readonly confFile: string;
   /** Counts loads: 1 at start, +1 per reload (Angie's `generation`). */
   generation = 1;
   loadTime = new Date();
-  /** The error log (`error_log`); the worker connects it, before that nothing is written. */
-  log: (level: string, text: string) => void = () => undefined;
-    /** Hooks run when the worker stops (close the store, flush logs). */
+  /** Hooks run when the worker stops (close the store, flush logs). */
   readonly shutdownHooks: Array<() => void | Promise<void>> = [];
 
   /** A path from the config, relative to the prefix (nginx's rule). */
@@ -50,6 +51,7 @@ export class Runtime {
     this.logFiles = logFiles(b);
     this.prefix = b.prefix;
     this.confFile = b.confFile;
+    this.errorLog = new ErrorLog(this.resolve(b.main.errorLog), b.main.errorLogLevel);
     this.listens = groupListens(b.servers);
   }
 }

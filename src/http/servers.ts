@@ -1,3 +1,4 @@
+import { compileRegex } from '../config/regex';
 import type { ServerConf, ServerNameMatch } from './conf';
 
 /** Servers sharing one listening socket, with nginx's name lookup tables. */
@@ -64,25 +65,11 @@ export function listenKey(host: string, port: number): string {
   return `${host === '' ? '*' : host}:${port}`;
 }
 
-/** The Host header as nginx compares it: lower case, no port, no trailing dot. */
-export function normalizeHost(raw: string | undefined): string {
-  if (raw === undefined) return '';
-  let h = raw.trim().toLowerCase();
-  if (h.startsWith('[')) {
-    const close = h.indexOf(']');
-    return close < 0 ? '' : h.slice(0, close + 1);
-  }
-  const colon = h.indexOf(':');
-  if (colon >= 0) h = h.slice(0, colon);
-  if (h.endsWith('.')) h = h.slice(0, -1);
-  return h;
-}
-
 /** Parses a `server_name` argument. `.example.com` means both the name and its subdomains. */
 export function parseServerName(name: string): ServerNameMatch[] {
   if (name.startsWith('~')) {
     const src = name.slice(1);
-    return [{ kind: 'regex', re: new RegExp(src, 'i'), source: src }];
+    return [{ kind: 'regex', re: compileRegex(src, true), source: src }];
   }
   const lower = name.toLowerCase();
   if (lower.startsWith('*.')) return [{ kind: 'wildcard-head', suffix: lower.slice(1) }];

@@ -1,9 +1,9 @@
+import cluster from 'node:cluster';
+import * as fs from 'node:fs';
 import { ConfigError } from '../config/errors';
 import { loadConfig } from '../config/load';
-import { setRequestErrorLog } from '../http/error-log';
 import { Listeners } from '../http/listeners';
 import type { Runtime } from '../http/runtime';
-import { ErrorLog } from './log';
 import type { MasterToWorker, WorkerEnv, WorkerToMaster } from './messages';
 import { setProcessTitle } from './title';
 
@@ -12,6 +12,9 @@ function send(msg: WorkerToMaster): void {
 }
 
 let stopping = false;
+
+/** How long a worker whose master died may finish the requests it holds. */
+const ORPHAN_DRAIN_MS = 10_000;
 
 /**
  * Stops the worker once: graceful waits for open connections (for at most
@@ -34,6 +37,28 @@ async function shutdown(rt: Runtime, listeners: Listeners, graceful: boolean): P
 }
 
 /**
+ * The master died without stopping us (kill -9): the listening sockets were
+ * its own, so nothing new can arrive. Say so, finish what is in flight
+ * (bounded), and remove the dead master's pid file so nothing signals a
+ * pid that may be reused; the next start needs no cleanup.
+ */
+function orphaned(rt: Runtime, listeners: Listeners, masterPid: number): void {
+  if (stopping) return; // told to stop first: the master left after a stop it ordered
+  rt.errorLog.log('alert', `master process ${masterPid} exited unexpectedly; worker process ${process.pid} finishes its requests and exits`);
+  const pidFile = rt.resolve(rt.main.pid);
+  try {
+    if (fs.readFileSync(pidFile, 'utf8').trim() === String(masterPid)) fs.unlinkSync(pidFile);
+  } catch {
+    /* already removed by a sibling worker, or never written */
+  }
+  setTimeout(() => listeners.cut(), ORPHAN_DRAIN_MS).unref();
+  // A worker's server.close() waits for the master to release the shared listener, which never
+  // comes: once the last connection is gone, cut() ends the wait.
+  setInterval(() => listeners.openConnections() === 0 && listeners.cut(), 50).unref();
+  void shutdown(rt, listeners, true);
+}
+
+/**
  * A worker builds the runtime from the same config its master checked,
  * runs the modules' worker init (open the store), then serves.
  */
@@ -48,10 +73,8 @@ export async function runWorker(env: WorkerEnv): Promise<void> {
   }
   rt.generation = env.generation;
   rt.loadTime = new Date(env.loadTime);
-  const errorLog = new ErrorLog(rt.resolve(rt.main.errorLog), rt.main.errorLogLevel);
+  const errorLog = rt.errorLog;
   process.on('warning', (w) => errorLog.log('error', w.message));
-  rt.log = (level, text) => errorLog.log(level, text);
-  setRequestErrorLog(rt.log);
   try {
     for (const init of rt.workerInits) await init(rt);
   } catch (e) {
@@ -75,6 +98,9 @@ export async function runWorker(env: WorkerEnv): Promise<void> {
   });
   // Signals go to the master; a worker ignores them so a terminal ^C does not cut requests mid-flight.
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGQUIT', 'SIGHUP', 'SIGUSR1'] as const) process.on(sig, () => undefined);
-  process.on('disconnect', () => void shutdown(rt, listeners, false));
+  const masterPid = process.ppid;
+  // Node's cluster child exits at once on an unexpected disconnect unless told the disconnect is expected.
+  if (cluster.worker) cluster.worker.exitedAfterDisconnect = true;
+  process.on('disconnect', () => orphaned(rt, listeners, masterPid));
   send({ type: 'ready' });
 }

@@ -1,6 +1,6 @@
 import { ConfigError } from '../config/errors';
 import type { Directive } from '../config/parser';
-import { compileRegex } from '../http/core-module';
+import { compileRegex } from '../config/regex';
 import { toBytes, VariableDef, VariableRegistry } from '../http/variables';
 import { regexLiteralPrefix } from './prefix';
 

@@ -9,6 +9,7 @@ import { endResponse, sendHeader } from '../http/respond';
 import { answer } from '../http/rewrite-module';
 import { BodyTooLargeError, ClientBodyError, RequestBody, SendTimeoutError } from './body';
 import { NOT_A_FAILURE, STATUS_FT } from './conf';
+import { logUpstreamError } from './error-log';
 import { ResponseHead, requestHeadSize, responseHead, upstreamRequestHeaders } from './headers';
 import type { Peer } from './upstream';
 import { PassBinding, UpstreamWalk } from './walk';
@@ -254,6 +255,10 @@ class Attempt implements Dispatcher.DispatchHandler {
       this.end(false);
       pr.bodyTooLarge(this.responded);
       return;
+    }
+    if (kind !== 'client' && kind !== 'internal') {
+      const stage = this.responded ? 'body' : this.sent ? 'header' : 'connecting';
+      logUpstreamError(pr.r, err, kind, stage, `http://${this.peer.addr}${pr.path}`);
     }
     if (this.responded || kind === 'client') {
       // Headers are out (or the client is gone): the only honest signal left is a cut connection.

@@ -4,7 +4,7 @@ import type { Scope } from '../config/registry';
 import type { Builder } from '../http/builder';
 import type { LocationConf } from '../http/conf';
 import type { HttpContext, OutHeaders } from '../http/context';
-import { compileRegex } from '../http/core-module';
+import { compileRegex } from '../config/regex';
 import { absoluteLocation } from '../http/rewrite-module';
 import { ComplexValue } from '../http/variables';
 import type { Module } from '../module';

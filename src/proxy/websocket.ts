@@ -2,6 +2,7 @@ import * as http from 'node:http';
 import type { Socket } from 'node:net';
 import type { HttpContext, UpstreamAttempt } from '../http/context';
 import { sendHeader } from '../http/respond';
+import { logUpstreamError } from './error-log';
 import { ResponseHead, responseHead, upgradeRequestHeaders } from './headers';
 import { Peer, socketPathOf } from './upstream';
 import { PassBinding, RetryableFailure, UpstreamWalk } from './walk';
@@ -137,6 +138,7 @@ class TunnelAttempt {
     if (this.done || this.t.clientGone) return;
     const kind: RetryableFailure = err instanceof TunnelTimeoutError ? 'timeout' : 'error';
     this.rec.status = kind === 'timeout' ? '504' : '502';
+    logUpstreamError(this.t.r, err, kind, this.sent ? 'header' : 'connecting', `http://${this.peer.addr}${this.t.path}`);
     this.done = true;
     const ms = this.elapsedMs();
     this.rec.responseTime = ms / 1000;

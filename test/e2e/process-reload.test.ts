@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import { afterAll, expect, it } from 'vitest';
 import { freePorts, getJson, Proxy, request, runCli, startBackend, startProxy } from '../helpers/proc';
+import { waitFor } from '../helpers/sys';
 
 let proxy: Proxy | undefined;
 let backend: Awaited<ReturnType<typeof startBackend>> | undefined;
@@ -21,9 +22,12 @@ http {
   }
 }`;
 
-it('a reload lets an in-flight 3 s upstream response complete, counts it, and bumps generation', async () => {
+it('a reload lets an in-flight upstream response complete, counts it, and bumps generation', async () => {
+  let arrived = false;
+  let release: () => void = () => undefined;
   backend = await startBackend((req, res) => {
-    setTimeout(() => res.end('slow body'), 3000);
+    arrived = true;
+    release = () => res.end('slow body');
   });
   const [port] = await freePorts(1);
   proxy = await startProxy(conf(port, backend.port, 'v1'), [port]);
@@ -31,21 +35,20 @@ it('a reload lets an in-flight 3 s upstream response complete, counts it, and bu
   expect(before.generation).toBe(1);
 
   const slow = request(`http://127.0.0.1:${port}/slow`);
-  await new Promise((r) => setTimeout(r, 300)); // the request is with the backend now
+  await waitFor(() => (arrived ? true : undefined), 10_000, 'the request at the backend');
   fs.writeFileSync(proxy.conf, conf(port, backend.port, 'v2'));
   expect((await runCli(['-p', proxy.prefix, '-c', proxy.conf, '-s', 'reload'])).code).toBe(0);
 
+  // The new generation answers while the old worker still holds the request.
+  type Angie = { generation: number; load_time: string };
+  const after = await waitFor(async () => {
+    const a = (await getJson(`http://127.0.0.1:${port}/status/angie`)) as Angie;
+    return a.generation === 2 ? a : undefined;
+  }, 15_000, 'generation 2');
+  release();
   const reply = await slow;
   expect(reply.status).toBe(200);
   expect(reply.body).toBe('slow body');
-
-  type Angie = { generation: number; load_time: string };
-  let after = (await getJson(`http://127.0.0.1:${port}/status/angie`)) as Angie;
-  for (let i = 0; i < 100 && after.generation !== 2; i++) {
-    await new Promise((r) => setTimeout(r, 50)); // bounded wait for the old generation to stop accepting
-    after = (await getJson(`http://127.0.0.1:${port}/status/angie`)) as Angie;
-  }
-  expect(after.generation).toBe(2);
   expect(Date.parse(after.load_time)).toBeGreaterThan(Date.parse(before.load_time));
   expect((await request(`http://127.0.0.1:${port}/tag`)).body).toBe('v2');
   const zones = (await getJson(`http://127.0.0.1:${port}/status/http/metric_zones/done/metrics/`)) as Record<string, number>;

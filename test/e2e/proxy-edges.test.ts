@@ -2,6 +2,7 @@ import * as http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { accessLog, freePorts, logLine, makePrefix, Proxy, request, runCli, startBackend, startProxy } from '../helpers/proc';
 import { rawExchange } from '../helpers/raw';
+import { waitFor } from '../helpers/sys';
 
 /**
  * Edges of the proxy: chunked bodies over client_max_body_size, Upgrade
@@ -20,7 +21,6 @@ let sink: Backend & { whole: () => number; cut: () => number };
 let eager: Backend;
 
 const url = (p: string) => `http://127.0.0.1:${port}${p}`;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface Upload {
   status: number;
@@ -31,7 +31,9 @@ interface Upload {
 
 /**
  * POSTs `chunks` × `size` bytes with Transfer-Encoding: chunked, one chunk
- * every `gapMs`; stops sending once a response head arrives unless `afterHead`.
+ * every `gapMs`; stops sending once a response head arrives unless `afterHead`
+ * — then it sends only 2 chunks before the head arrives and the rest after
+ * it, so the body passes a limit only once the head is out.
  */
 function chunkedUpload(p: string, chunks: number, size: number, gapMs = 0, afterHead = false): Promise<Upload> {
   return new Promise((resolve, reject) => {
@@ -53,6 +55,7 @@ function chunkedUpload(p: string, chunks: number, size: number, gapMs = 0, after
     const pump = (): void => {
       if ((answered && !afterHead) || req.destroyed) return;
       if (sent === chunks) return void req.end();
+      if (afterHead && !answered && sent >= 2) return void setTimeout(pump, gapMs);
       sent++;
       req.write(chunk);
       setTimeout(pump, gapMs);
@@ -121,11 +124,13 @@ describe('client_max_body_size with a chunked request body', () => {
 
   it('answers 413 once the body passes the limit, the upstream never gets it whole, the log says 413', async () => {
     const wholeBefore = sink.whole();
+    const cutBefore = sink.cut();
     const r = await chunkedUpload('/limited?over', 64, 1024, 5);
     expect(r.status).toBe(413);
     expect(r.body).toContain('<title>413 ');
     expect(await logLine(proxy, 'edges', '/limited?over')).toBe('/limited?over 413 - OK');
-    await sleep(200);
+    // The body streamed to the upstream until the limit: that upstream request ends cut, never whole.
+    await waitFor(() => (sink.cut() > cutBefore ? true : undefined), 10_000, 'the upstream request cut');
     expect(sink.whole()).toBe(wholeBefore);
   });
 

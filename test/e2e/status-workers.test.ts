@@ -3,6 +3,7 @@ import type { Socket } from 'node:net';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { freePorts, Proxy, startBackend, startProxy } from '../helpers/proc';
+import { socketCount } from '../helpers/sys';
 import { childPids, exchange, Exchange, idleConnection, refused, StatusReader, until } from './status-helpers';
 
 interface Zone {
@@ -172,9 +173,11 @@ describe('worker_connections', () => {
     const { front, status } = await start(1, 2);
     sockets.push(await idleConnection(front, '/'), await idleConnection(front, '/'));
     expect(await refused(front)).toBe(true);
+    const [worker] = childPids(proxy!.child.pid!);
+    const open = socketCount(worker);
     sockets.pop()!.destroy();
-    // Let the worker see that close before the API connection takes the freed slot.
-    await new Promise((r) => setTimeout(r, 200));
+    // The worker must have seen that close before the API connection takes the freed slot.
+    await until(async () => socketCount(worker), (n) => n === open - 1, 'the worker to close that connection');
     const s = await status.get<Status>('/');
     expect(s.connections).toEqual({ accepted: PROBES + 3 + status.connections, dropped: 1, active: 2, idle: 1 });
   });
