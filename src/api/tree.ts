@@ -50,6 +50,25 @@ export interface ApiObjectNode {
   get(name: string, ctx: ReadCtx): ApiNode | undefined;
 }
 
+/**
+ * The children of an object node in display order, as [name, node] pairs;
+ * listed names whose `get` declines (undefined) are left out, as in Angie.
+ * A plain iterator, not a generator: renders step it once per child.
+ */
+export function childIterator(node: ApiObjectNode, ctx: ReadCtx): Iterator<[string, ApiNode]> {
+  const names = node.keys(ctx)[Symbol.iterator]();
+  return {
+    next(): IteratorResult<[string, ApiNode]> {
+      for (;;) {
+        const name = names.next();
+        if (name.done === true) return { done: true, value: undefined };
+        const child = node.get(name.value, ctx);
+        if (child !== undefined) return { done: false, value: [name.value, child] };
+      }
+    },
+  };
+}
+
 export function isObjectNode(n: ApiNode | undefined): n is ApiObjectNode {
   return typeof n === 'object' && n !== null && (n as ApiObjectNode).type === 'object';
 }

@@ -1,4 +1,6 @@
 import { formatNumber } from '../api/json';
+import { keyBytes, pathSegment, unescapeSlashes } from '../api/key-text';
+import { runNow, Slice, Sliced, TextPieces, UNSLICED } from '../api/slices';
 import { ApiLeaf, ApiNode, ApiObjectNode, isObjectNode, ReadCtx } from '../api/tree';
 import type { HttpContext } from '../http/context';
 import { fromBytes } from '../http/variables';
@@ -36,12 +38,12 @@ interface Candidate {
   match: PathMatch;
 }
 
-/** One template rendering: the read context, the request (for request variables), samples per entry. */
+/** One template rendering: the read context, the request (for request variables), sample text per entry. */
 interface Render {
   entries: readonly TemplateEntry[];
   ctx: ReadCtx;
   r: HttpContext | undefined;
-  samples: string[][];
+  samples: TextPieces[];
 }
 
 /**
@@ -52,57 +54,99 @@ interface Render {
  * by entry, samples in tree order. Returns Unicode text; send it as UTF-8.
  */
 export function renderTemplate(tpl: Template, status: ApiNode, ctx: ReadCtx, r?: HttpContext): string {
-  const render: Render = { entries: tpl.entries, ctx, r, samples: tpl.entries.map(() => []) };
+  return runNow(renderTemplateSliced(tpl, status, ctx, r, UNSLICED)).join('');
+}
+
+/**
+ * As renderTemplate, pausing whenever `slice` is used up (run it with
+ * runSliced); the text comes back in pieces. Names in paths are written
+ * as pathSegment spells them, so a key is always exactly one segment.
+ */
+export function* renderTemplateSliced(tpl: Template, status: ApiNode, ctx: ReadCtx, r: HttpContext | undefined, slice: Slice): Sliced<string[]> {
+  const render: Render = { entries: tpl.entries, ctx, r, samples: tpl.entries.map(() => new TextPieces()) };
   const bound: Candidate[] = [];
   tpl.entries.forEach((e, index) => (e.match === undefined ? sampleUnbound(render, index) : bound.push({ index, match: e.match })));
-  if (bound.length > 0) visit(render, status, '', bound);
+  if (bound.length > 0) yield* walk(render, status, bound, slice);
   return assemble(tpl, render.samples);
 }
 
-function assemble(tpl: Template, samples: string[][]): string {
-  const lines = [`# Angie Prometheus template "${escapeLabelValue(tpl.name)}"`];
+function assemble(tpl: Template, samples: readonly TextPieces[]): string[] {
+  const out = [`# Angie Prometheus template "${escapeLabelValue(tpl.name)}"\n`];
   const helped = new Set<string>();
   const typed = new Set<string>();
   tpl.entries.forEach((e, i) => {
-    if (samples[i].length === 0) return;
+    const pieces = samples[i].pieces();
+    if (pieces.length === 0) return;
     if (e.help !== undefined && !helped.has(e.family)) {
       helped.add(e.family);
-      lines.push(`# HELP ${e.family} ${escapeHelp(e.help)}`);
+      out.push(`# HELP ${e.family} ${escapeHelp(e.help)}\n`);
     }
     if (e.type !== undefined && !typed.has(e.family)) {
       typed.add(e.family);
-      lines.push(`# TYPE ${e.family} ${e.type}`);
+      out.push(`# TYPE ${e.family} ${e.type}\n`);
     }
-    lines.push(...samples[i]);
+    // One piece at a time: a spread of 240,000 samples would overflow the call stack.
+    for (const piece of pieces) out.push(piece);
   });
-  return lines.join('\n') + '\n';
+  return out;
 }
 
-/** `node` sits at `path`; `candidates` are the entries (in template order) that may claim in its subtree. */
-function visit(render: Render, node: ApiNode, path: string, candidates: Candidate[]): void {
-  if (!isObjectNode(node)) {
-    claim(render, path, node, candidates);
-    return;
+/** An object node being walked: the children left to visit, and the entries that may claim below it. */
+interface Frame {
+  node: ApiObjectNode;
+  path: string;
+  candidates: Candidate[];
+  /** Path-form names of the children to visit. */
+  names: Iterator<string>;
+  /** Whether every child keeps all candidates (no per-child filter needed). */
+  allKeep: boolean;
+  /** Listed (not pinned): offered as `PATH/` with its child count once done. */
+  listed: boolean;
+  count: number;
+}
+
+/** Visits the tree below `root` depth first with its own stack (no recursion), pausing when the slice is used up. */
+function* walk(render: Render, root: ApiNode, candidates: Candidate[], slice: Slice): Sliced<void> {
+  const stack: Frame[] = [];
+  const enter = (node: ApiNode, path: string, cands: Candidate[]): void => {
+    if (isObjectNode(node)) stack.push(frameOf(render, node, path, cands));
+    else claim(render, path, node, cands);
+  };
+  enter(root, '', candidates);
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1];
+    const next = top.names.next();
+    if (next.done === true) {
+      stack.pop();
+      if (top.listed) claim(render, top.path + '/', top.count, top.candidates);
+      continue;
+    }
+    top.count++;
+    const childPath = top.path + '/' + next.value;
+    const sub = top.allKeep ? top.candidates : top.candidates.filter((c) => mayClaimUnder(c.match, childPath));
+    if (sub.length > 0) {
+      const child = top.node.get(keyBytes(next.value), render.ctx);
+      if (child !== undefined) enter(child, childPath, sub);
+    }
+    if (slice.due()) yield;
   }
+}
+
+function frameOf(render: Render, node: ApiObjectNode, path: string, candidates: Candidate[]): Frame {
   const pinned = pinnedChildren(path, candidates);
-  if (pinned !== undefined) {
-    for (const key of pinned) visitChild(render, node, path, key, candidates);
-    return;
-  }
-  let count = 0;
-  for (const key of node.keys(render.ctx)) {
-    count++;
-    visitChild(render, node, path, key, candidates);
-  }
-  claim(render, path + '/', count, candidates);
+  const names = pinned !== undefined ? pinned.values() : mapIterator(node.keys(render.ctx)[Symbol.iterator](), pathSegment);
+  const below = path + '/';
+  const allKeep = candidates.every((c) => c.match.kind === 'regex' && below.startsWith(c.match.prefix));
+  return { node, path, candidates, names, allKeep, listed: pinned === undefined, count: 0 };
 }
 
-function visitChild(render: Render, node: ApiObjectNode, path: string, key: string, candidates: Candidate[]): void {
-  const childPath = path + '/' + key;
-  const sub = candidates.filter((c) => mayClaimUnder(c.match, childPath));
-  if (sub.length === 0) return;
-  const child = node.get(key, render.ctx);
-  if (child !== undefined) visit(render, child, childPath, sub);
+function mapIterator<T, U>(from: Iterator<T>, f: (t: T) => U): Iterator<U> {
+  return {
+    next(): IteratorResult<U> {
+      const n = from.next();
+      return n.done === true ? { done: true, value: undefined } : { done: false, value: f(n.value) };
+    },
+  };
 }
 
 /** Whether some path in the subtree at `childPath` (itself, `childPath/...`) can be claimed by `m`. */
@@ -113,9 +157,9 @@ function mayClaimUnder(m: PathMatch, childPath: string): boolean {
 
 /**
  * When every candidate's literal prefix names the next segment below
- * `path` outright, the children to visit: read by name, without listing
- * the object (a zone of 100,000 keys is not enumerated to find one).
- * Undefined when some candidate needs the listing (or the child count).
+ * `path` outright, the children to visit (path-form names): read by name,
+ * without listing the object (a zone of 100,000 keys is not enumerated to
+ * find one). Undefined when some candidate needs the listing (or the child count).
  */
 function pinnedChildren(path: string, candidates: Candidate[]): string[] | undefined {
   const below = path + '/';
@@ -129,7 +173,8 @@ function pinnedChildren(path: string, candidates: Candidate[]): string[] | undef
     else if (m.kind === 'exact' && rest !== '') keys.add(rest);
     else return undefined;
   }
-  return [...keys];
+  // The canonical spelling, so that paths built below compare equal to listed ones.
+  return [...keys].map((k) => pathSegment(keyBytes(k)));
 }
 
 /** Offers one path to the candidates: the first that matches takes it. */
@@ -159,13 +204,14 @@ function addSample(render: Render, i: number, leaf: ApiLeaf, captures: RegExpExe
   if (!PROM_FLOAT.test(value)) return;
   let name = '';
   for (const p of e.name) name += p.kind === 'text' ? p.text : escapeLabelValue(fromBytes(substitute(render, p, leaf, captures)));
-  render.samples[i].push(`${name} ${value}`);
+  render.samples[i].add(`${name} ${value}\n`);
 }
 
 /** A substitution's bytes: the tree value, a capture of the path regex, or a request variable. */
 function substitute(render: Render, s: Source, leaf: ApiLeaf, captures: RegExpExecArray | undefined): string {
   if (s.kind === 'value') return leafText(leaf);
-  if (s.kind === 'capture') return captures?.[s.index] ?? '';
+  // A capture is path text: `\x2F` in it is a `/` of a name (label values are names as the API shows them).
+  if (s.kind === 'capture') return unescapeSlashes(captures?.[s.index] ?? '');
   const def = s.ref.def;
   return def !== undefined && render.r !== undefined ? (def.get(render.r) ?? '') : '';
 }

@@ -3,7 +3,7 @@ import { fromValue } from '../../../src/api/tree';
 import type { Runtime } from '../../../src/http/runtime';
 import { errorLine, loadServer, request } from './harness';
 
-const ZONES = { z: { discarded: 0, metrics: { 'a/b': 5, plain: 1, '\xff': 2 } } };
+const ZONES = { z: { discarded: 0, metrics: { 'a/b': 5, plain: 1, '\xff': 2, '\xfe': 3, 'back\\slash': 4 } } };
 
 /** A runtime whose API tree carries a synthetic metric zone branch. */
 function withZones(serverBody: string): Runtime {
@@ -22,13 +22,27 @@ describe('api directive', () => {
     expect(got.body.toString()).toBe('1\n');
     expect(got.headers['content-type']).toBe('application/json');
     expect(got.headers['cache-control']).toBe('no-cache');
-    expect(json(request(rt, 'GET', '/api/'))).toEqual({ z: { discarded: 0, metrics: { 'a/b': 5, plain: 1, '\ufffd': 2 } } });
+    expect(json(request(rt, 'GET', '/api/'))).toEqual({ z: { discarded: 0, metrics: { 'a/b': 5, plain: 1, '\\xFF': 2, '\\xFE': 3, 'back\\\\slash': 4 } } });
   });
 
   it('reaches keys holding "/" or raw bytes when percent-encoded', () => {
     const rt = withZones('location /api/ { api /status/http/metric_zones/; }');
     expect(request(rt, 'GET', '/api/z/metrics/a%2Fb').body.toString()).toBe('5\n');
     expect(request(rt, 'GET', '/api/z/metrics/%FF').body.toString()).toBe('2\n');
+  });
+
+  it('reaches every key by its member name as the JSON shows it, percent-encoded as UTF-8', () => {
+    const rt = withZones('location /api/ { api /status/http/metric_zones/; }');
+    const names = Object.keys(json(request(rt, 'GET', '/api/z/metrics/')) as object);
+    expect(names.map((name) => request(rt, 'GET', '/api/z/metrics/' + encodeURIComponent(name)).body.toString())).toEqual([
+      '5\n',
+      '1\n',
+      '2\n',
+      '3\n',
+      '4\n',
+    ]);
+    // A backslash that starts no escape still stands for itself.
+    expect(request(rt, 'GET', '/api/z/metrics/back%5Cslash').body.toString()).toBe('4\n');
   });
 
   it('answers 404 and 405 with Angie bodies naming the full API path', () => {
