@@ -9,7 +9,8 @@ import { splitTarget } from '../http/uri';
 import { ComplexValue, VariableDef } from '../http/variables';
 import type { Module } from '../module';
 import { answerApi, apiTop } from './answer';
-import { ApiNode, withReadCtx } from './tree';
+import { TextPieces } from './slices';
+import { ApiNode, readInSlices } from './tree';
 import { apiTarget, rawRestAfter, UriRest } from './walk';
 
 /** Headers Angie puts on every successful status answer (JSON and Prometheus), so nothing caches a snapshot. */
@@ -51,14 +52,16 @@ interface ApiLocation {
 }
 
 function apiHandler(a: ApiLocation): ContentHandler {
-  return (r) => {
+  return async (r) => {
     // Regex locations have no prefix to cut from the URI: PATH alone is addressed.
     const rest = a.loc.regex === undefined ? uriRest(r, a.loc) : undefined;
     const target = apiTarget(a.prefix.eval(r), rest);
     const pretty = a.prettyArg?.get(r) !== 'off';
-    const answer = withReadCtx((ctx) => answerApi(a.top, r.req.method ?? 'GET', target, ctx, pretty), r);
+    // In slices: the JSON of a large zone must not stall the worker's proxied requests.
+    const answer = await readInSlices(r, (ctx, slice) => answerApi(a.top, r.req.method ?? 'GET', target, ctx, pretty, slice));
+    if (answer === undefined) return;
     const headers = answer.status === 200 ? noCacheHeaders('application/json') : { 'content-type': 'application/json' };
-    sendResponse(r, answer.status, headers, Buffer.from(answer.body, 'utf8'));
+    sendResponse(r, answer.status, headers, TextPieces.utf8(answer.body));
   };
 }
 
