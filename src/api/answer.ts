@@ -13,8 +13,8 @@ export function apiTop(status: ApiNode): StaticObject {
 
 export interface ApiAnswer {
   status: number;
-  /** JSON text (Unicode) in pieces; send it UTF-8 encoded. */
-  body: string[];
+  /** JSON text, UTF-8, in pieces. */
+  body: Buffer[];
 }
 
 /** What the `api` handler answers for one request, independent of HTTP plumbing; sliced (run it with runSliced). */
@@ -32,5 +32,5 @@ export function* answerApi(top: ApiNode, method: string, target: ApiTarget, ctx:
 
 function apiError(status: number, error: string, description: string, ctx: ReadCtx, pretty: boolean): ApiAnswer {
   // Rendered like any node, so the path (request bytes) inside the description is made valid text.
-  return { status, body: [renderJson(fromValue({ error, description }), ctx, pretty)] };
+  return { status, body: [Buffer.from(renderJson(fromValue({ error, description }), ctx, pretty), 'utf8')] };
 }

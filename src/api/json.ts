@@ -1,6 +1,6 @@
 import { fromBytes } from '../http/variables';
 import { keyText } from './key-text';
-import { runNow, Slice, Sliced, TextPieces, UNSLICED } from './slices';
+import { ByteSink, runNow, Slice, Sliced, UNSLICED } from './slices';
 import { ApiLeaf, ApiNode, ApiObjectNode, childIterator, isObjectNode, ReadCtx } from './tree';
 
 /**
@@ -40,7 +40,7 @@ const INDENT = '    ';
  * Children are read while walking, so no intermediate object tree is made.
  */
 export function renderJson(node: ApiNode, ctx: ReadCtx, pretty = true): string {
-  return runNow(renderJsonSliced(node, ctx, pretty, UNSLICED)).join('');
+  return Buffer.concat(runNow(renderJsonSliced(node, ctx, pretty, UNSLICED))).toString('utf8');
 }
 
 /** Text that JSON.stringify would only wrap in quotes (no escapes), the usual member name. */
@@ -65,8 +65,8 @@ interface OpenObject {
  * runSliced). The walk keeps its own stack of open objects, so a pause
  * costs nothing per level and a deep or wide tree never deepens the JS stack.
  */
-export function* renderJsonSliced(node: ApiNode, ctx: ReadCtx, pretty: boolean, slice: Slice): Sliced<string[]> {
-  const out = new TextPieces();
+export function* renderJsonSliced(node: ApiNode, ctx: ReadCtx, pretty: boolean, slice: Slice): Sliced<Buffer[]> {
+  const out = new ByteSink();
   const colon = pretty ? ': ' : ':';
   const stack: OpenObject[] = [];
   const open = (obj: ApiObjectNode, newline: string): void => {
@@ -91,5 +91,5 @@ export function* renderJsonSliced(node: ApiNode, ctx: ReadCtx, pretty: boolean, 
     if (slice.due()) yield;
   }
   if (pretty) out.add('\n');
-  return out.pieces();
+  return out.buffers();
 }

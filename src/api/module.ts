@@ -9,7 +9,6 @@ import { splitTarget } from '../http/uri';
 import { ComplexValue, VariableDef } from '../http/variables';
 import type { Module } from '../module';
 import { answerApi, apiTop } from './answer';
-import { TextPieces } from './slices';
 import { ApiNode, readInSlices } from './tree';
 import { apiTarget, rawRestAfter, UriRest } from './walk';
 
@@ -61,7 +60,7 @@ function apiHandler(a: ApiLocation): ContentHandler {
     const answer = await readInSlices(r, (ctx, slice) => answerApi(a.top, r.req.method ?? 'GET', target, ctx, pretty, slice));
     if (answer === undefined) return;
     const headers = answer.status === 200 ? noCacheHeaders('application/json') : { 'content-type': 'application/json' };
-    sendResponse(r, answer.status, headers, TextPieces.utf8(answer.body));
+    sendResponse(r, answer.status, headers, Buffer.concat(answer.body));
   };
 }
 

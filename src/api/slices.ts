@@ -68,29 +68,41 @@ export function runSliced<T>(work: Sliced<T>, slice: Slice, aborted: () => boole
   });
 }
 
-/** Output text is kept in pieces of about this many chars: no single string nears V8's length limit. */
-const PIECE_CHARS = 1 << 20;
+/** A sink's first chunk (most answers are small) and the size its chunks double up to. */
+const FIRST_CHUNK = 4096;
+const MAX_CHUNK = 1 << 20;
 
-/** Collects a render's text by concatenation (cheap in V8), cut into pieces as it grows. */
-export class TextPieces {
-  private readonly done: string[] = [];
-  private text = '';
+/**
+ * Collects a render's text as UTF-8 bytes, written straight into Buffer
+ * chunks: the short strings a render makes die young, where a growing
+ * string (or an array of them) would keep every piece alive until the end
+ * and make the render mostly garbage collection. Any amount of text fits.
+ */
+export class ByteSink {
+  private readonly full: Buffer[] = [];
+  private chunk = Buffer.alloc(0);
+  private pos = 0;
 
-  add(s: string): void {
-    this.text += s;
-    if (this.text.length >= PIECE_CHARS) {
-      this.done.push(this.text);
-      this.text = '';
-    }
+  add(text: string): void {
+    // UTF-8 takes at most 3 bytes per UTF-16 unit.
+    if (this.pos + text.length * 3 > this.chunk.length) this.nextChunk(text.length * 3);
+    this.pos += this.chunk.write(text, this.pos);
   }
 
-  /** Every piece, in order. */
-  pieces(): string[] {
-    return this.text === '' ? this.done : [...this.done, this.text];
+  /** Whether nothing was added. */
+  get empty(): boolean {
+    return this.pos === 0 && this.full.length === 0;
   }
 
-  /** The pieces encoded as one UTF-8 body. */
-  static utf8(pieces: readonly string[]): Buffer {
-    return Buffer.concat(pieces.map((p) => Buffer.from(p, 'utf8')));
+  /** The bytes so far, in order. */
+  buffers(): Buffer[] {
+    return this.pos === 0 ? this.full : [...this.full, this.chunk.subarray(0, this.pos)];
+  }
+
+  private nextChunk(need: number): void {
+    if (this.pos > 0) this.full.push(this.chunk.subarray(0, this.pos));
+    const size = Math.min(MAX_CHUNK, Math.max(FIRST_CHUNK, this.chunk.length * 2));
+    this.chunk = Buffer.allocUnsafe(Math.max(size, need));
+    this.pos = 0;
   }
 }

@@ -2,7 +2,6 @@ import { ConfigError } from '../config/errors';
 import type { Directive } from '../config/parser';
 import type { Scope } from '../config/registry';
 import { locationOf, noCacheHeaders } from '../api/module';
-import { TextPieces } from '../api/slices';
 import { ApiNode, readInSlices } from '../api/tree';
 import type { Builder } from '../http/builder';
 import type { ContentHandler, LocationConf } from '../http/conf';
@@ -29,7 +28,7 @@ function prometheusHandler(tpl: Template, status: ApiNode): ContentHandler {
     }
     // In slices: a scrape of a large zone must not stall the worker's proxied requests.
     const pieces = await readInSlices(r, (ctx, slice) => renderTemplateSliced(tpl, status, ctx, r, slice));
-    if (pieces !== undefined) sendResponse(r, 200, noCacheHeaders(CONTENT_TYPE), TextPieces.utf8(pieces));
+    if (pieces !== undefined) sendResponse(r, 200, noCacheHeaders(CONTENT_TYPE), Buffer.concat(pieces));
   };
 }
 

@@ -1,6 +1,6 @@
 import { formatNumber } from '../api/json';
 import { keyBytes, pathSegment, unescapeSlashes } from '../api/key-text';
-import { runNow, Slice, Sliced, TextPieces, UNSLICED } from '../api/slices';
+import { ByteSink, runNow, Slice, Sliced, UNSLICED } from '../api/slices';
 import { ApiLeaf, ApiNode, ApiObjectNode, isObjectNode, ReadCtx } from '../api/tree';
 import type { HttpContext } from '../http/context';
 import { fromBytes } from '../http/variables';
@@ -16,8 +16,11 @@ function formatSampleNumber(x: number): string {
 /** The text format's float grammar: a sample whose value is not a number would break the whole scrape. */
 const PROM_FLOAT = /^(?:[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?|[+-]?Inf|NaN)$/;
 
+const LABEL_SPECIAL = /[\\"\n]/;
+
 /** Escapes a label value (and the header's template name) per the text format. */
 function escapeLabelValue(text: string): string {
+  if (!LABEL_SPECIAL.test(text)) return text;
   return text.replace(/[\\"\n]/g, (c) => (c === '\n' ? '\\n' : '\\' + c));
 }
 
@@ -36,6 +39,15 @@ function leafText(v: ApiLeaf): string {
 interface Candidate {
   index: number;
   match: PathMatch;
+  /** Whether it may claim an object's `PATH/` (most entries end in `[^/]+)$` and cannot). */
+  objects: boolean;
+}
+
+/** A regex whose last element is a run of non-slashes before `$` never matches a path ending in `/`. */
+const ENDS_WITHOUT_SLASH = /\[\^\\?\/\][+*]\)*\$$/;
+
+function claimsObjects(m: PathMatch): boolean {
+  return m.kind === 'exact' ? m.path.endsWith('/') : !ENDS_WITHOUT_SLASH.test(m.regex.source);
 }
 
 /** One template rendering: the read context, the request (for request variables), sample text per entry. */
@@ -43,7 +55,7 @@ interface Render {
   entries: readonly TemplateEntry[];
   ctx: ReadCtx;
   r: HttpContext | undefined;
-  samples: TextPieces[];
+  samples: ByteSink[];
 }
 
 /**
@@ -54,39 +66,39 @@ interface Render {
  * by entry, samples in tree order. Returns Unicode text; send it as UTF-8.
  */
 export function renderTemplate(tpl: Template, status: ApiNode, ctx: ReadCtx, r?: HttpContext): string {
-  return runNow(renderTemplateSliced(tpl, status, ctx, r, UNSLICED)).join('');
+  return Buffer.concat(runNow(renderTemplateSliced(tpl, status, ctx, r, UNSLICED))).toString('utf8');
 }
 
 /**
  * As renderTemplate, pausing whenever `slice` is used up (run it with
- * runSliced); the text comes back in pieces. Names in paths are written
+ * runSliced); the text comes back as UTF-8 in pieces. Names in paths are written
  * as pathSegment spells them, so a key is always exactly one segment.
  */
-export function* renderTemplateSliced(tpl: Template, status: ApiNode, ctx: ReadCtx, r: HttpContext | undefined, slice: Slice): Sliced<string[]> {
-  const render: Render = { entries: tpl.entries, ctx, r, samples: tpl.entries.map(() => new TextPieces()) };
+export function* renderTemplateSliced(tpl: Template, status: ApiNode, ctx: ReadCtx, r: HttpContext | undefined, slice: Slice): Sliced<Buffer[]> {
+  const render: Render = { entries: tpl.entries, ctx, r, samples: tpl.entries.map(() => new ByteSink()) };
   const bound: Candidate[] = [];
-  tpl.entries.forEach((e, index) => (e.match === undefined ? sampleUnbound(render, index) : bound.push({ index, match: e.match })));
+  tpl.entries.forEach((e, index) => (e.match === undefined ? sampleUnbound(render, index) : bound.push({ index, match: e.match, objects: claimsObjects(e.match) })));
   if (bound.length > 0) yield* walk(render, status, bound, slice);
   return assemble(tpl, render.samples);
 }
 
-function assemble(tpl: Template, samples: readonly TextPieces[]): string[] {
-  const out = [`# Angie Prometheus template "${escapeLabelValue(tpl.name)}"\n`];
+function assemble(tpl: Template, samples: readonly ByteSink[]): Buffer[] {
+  const line = (text: string) => Buffer.from(text + '\n', 'utf8');
+  const out: Buffer[] = [line(`# Angie Prometheus template "${escapeLabelValue(tpl.name)}"`)];
   const helped = new Set<string>();
   const typed = new Set<string>();
   tpl.entries.forEach((e, i) => {
-    const pieces = samples[i].pieces();
-    if (pieces.length === 0) return;
+    if (samples[i].empty) return;
     if (e.help !== undefined && !helped.has(e.family)) {
       helped.add(e.family);
-      out.push(`# HELP ${e.family} ${escapeHelp(e.help)}\n`);
+      out.push(line(`# HELP ${e.family} ${escapeHelp(e.help)}`));
     }
     if (e.type !== undefined && !typed.has(e.family)) {
       typed.add(e.family);
-      out.push(`# TYPE ${e.family} ${e.type}\n`);
+      out.push(line(`# TYPE ${e.family} ${e.type}`));
     }
-    // One piece at a time: a spread of 240,000 samples would overflow the call stack.
-    for (const piece of pieces) out.push(piece);
+    // A chunk at a time: a spread of 240,000 samples would overflow the call stack.
+    for (const chunk of samples[i].buffers()) out.push(chunk);
   });
   return out;
 }
@@ -118,7 +130,8 @@ function* walk(render: Render, root: ApiNode, candidates: Candidate[], slice: Sl
     const next = top.names.next();
     if (next.done === true) {
       stack.pop();
-      if (top.listed) claim(render, top.path + '/', top.count, top.candidates);
+      // An object is offered as `PATH/` with its child count, to the entries that can take such a path.
+      if (top.listed) claim(render, top.path + '/', top.count, top.candidates, true);
       continue;
     }
     top.count++;
@@ -178,8 +191,9 @@ function pinnedChildren(path: string, candidates: Candidate[]): string[] | undef
 }
 
 /** Offers one path to the candidates: the first that matches takes it. */
-function claim(render: Render, path: string, value: ApiLeaf, candidates: Candidate[]): void {
-  for (const { index, match: m } of candidates) {
+function claim(render: Render, path: string, value: ApiLeaf, candidates: Candidate[], objectsOnly = false): void {
+  for (const { index, match: m, objects } of candidates) {
+    if (objectsOnly && !objects) continue;
     if (m.kind === 'exact') {
       if (m.path !== path) continue;
       addSample(render, index, value, undefined);
