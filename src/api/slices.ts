@@ -71,6 +71,7 @@ export function runSliced<T>(work: Sliced<T>, slice: Slice, aborted: () => boole
 /** A sink's first chunk (most answers are small) and the size its chunks double up to. */
 const FIRST_CHUNK = 4096;
 const MAX_CHUNK = 1 << 20;
+const PENDING_CHARS = 4096;
 
 /**
  * Collects a render's text as UTF-8 bytes, written straight into Buffer
@@ -82,21 +83,31 @@ export class ByteSink {
   private readonly full: Buffer[] = [];
   private chunk = Buffer.alloc(0);
   private pos = 0;
+  /** Short texts are joined first and written a few KiB at a time: one copy call per batch, not per text. */
+  private pending = '';
 
   add(text: string): void {
-    // UTF-8 takes at most 3 bytes per UTF-16 unit.
-    if (this.pos + text.length * 3 > this.chunk.length) this.nextChunk(text.length * 3);
-    this.pos += this.chunk.write(text, this.pos);
+    this.pending += text;
+    if (this.pending.length >= PENDING_CHARS) this.write();
   }
 
   /** Whether nothing was added. */
   get empty(): boolean {
-    return this.pos === 0 && this.full.length === 0;
+    return this.pending === '' && this.pos === 0 && this.full.length === 0;
   }
 
   /** The bytes so far, in order. */
   buffers(): Buffer[] {
+    this.write();
     return this.pos === 0 ? this.full : [...this.full, this.chunk.subarray(0, this.pos)];
+  }
+
+  private write(): void {
+    const text = this.pending;
+    this.pending = '';
+    // UTF-8 takes at most 3 bytes per UTF-16 unit.
+    if (this.pos + text.length * 3 > this.chunk.length) this.nextChunk(text.length * 3);
+    this.pos += this.chunk.write(text, this.pos);
   }
 
   private nextChunk(need: number): void {
