@@ -1,6 +1,6 @@
 import { formatNumber } from '../api/json';
 import { keyBytes, pathSegment, unescapeSlashes } from '../api/key-text';
-import { ByteSink, runNow, Slice, Sliced, UNSLICED } from '../api/slices';
+import { ByteSink, Slice, Sliced } from '../api/slices';
 import { ApiLeaf, ApiNode, ApiObjectNode, isObjectNode, ReadCtx } from '../api/tree';
 import type { HttpContext } from '../http/context';
 import { fromBytes } from '../http/variables';
@@ -63,16 +63,9 @@ interface Render {
  * template paths are written without that prefix). Every leaf, and every
  * object as `PATH/` with its number of children, is offered to the entries
  * in template order and claimed by the first that matches. Output is grouped
- * by entry, samples in tree order. Returns Unicode text; send it as UTF-8.
- */
-export function renderTemplate(tpl: Template, status: ApiNode, ctx: ReadCtx, r?: HttpContext): string {
-  return Buffer.concat(runNow(renderTemplateSliced(tpl, status, ctx, r, UNSLICED))).toString('utf8');
-}
-
-/**
- * As renderTemplate, pausing whenever `slice` is used up (run it with
- * runSliced); the text comes back as UTF-8 in pieces. Names in paths are written
- * as pathSegment spells them, so a key is always exactly one segment.
+ * by entry, samples in tree order, as UTF-8 in pieces. Pauses whenever
+ * `slice` is used up (run it with runSliced, or runNow for one go). Names in
+ * paths are written as pathSegment spells them: a key is always one segment.
  */
 export function* renderTemplateSliced(tpl: Template, status: ApiNode, ctx: ReadCtx, r: HttpContext | undefined, slice: Slice): Sliced<Buffer[]> {
   const render: Render = { entries: tpl.entries, ctx, r, samples: tpl.entries.map(() => new ByteSink()) };

@@ -6,9 +6,8 @@ import * as path from 'node:path';
 import { parseText } from '../../../src/config/parser';
 import { VariableRegistry } from '../../../src/http/variables';
 import { parseTemplate } from '../../../src/prometheus/template';
-import { renderTemplate } from '../../../src/prometheus/render';
 import { UPLOAD_EXPOSITION } from '../../helpers/upload-exposition';
-import { parseExposition, templateOf } from './helpers';
+import { parseExposition, renderTemplate, templateOf } from './helpers';
 
 const ctx = new ReadCtx();
 
