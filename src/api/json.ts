@@ -1,5 +1,7 @@
 import { fromBytes } from '../http/variables';
-import { ApiLeaf, ApiNode, isObjectNode, ReadCtx } from './tree';
+import { keyText } from './key-text';
+import { ByteSink, runNow, Slice, Sliced, UNSLICED } from './slices';
+import { ApiLeaf, ApiNode, ApiObjectNode, childIterator, isObjectNode, ReadCtx } from './tree';
 
 /**
  * A finite number as the API and Prometheus print it: integers exactly,
@@ -35,34 +37,59 @@ const INDENT = '    ';
 /**
  * Renders a node as JSON text (a JS string of Unicode text; encode it as
  * UTF-8 to send). Pretty output is indented by four spaces, like Angie's.
- * Children are read one by one through `get`, so the text is built while
- * walking and no intermediate object tree is made.
+ * Children are read while walking, so no intermediate object tree is made.
  */
 export function renderJson(node: ApiNode, ctx: ReadCtx, pretty = true): string {
-  const out: string[] = [];
-  writeNode(node, ctx, pretty ? '\n' : '', out);
-  if (pretty) out.push('\n');
-  return out.join('');
+  return Buffer.concat(runNow(renderJsonSliced(node, ctx, pretty, UNSLICED))).toString('utf8');
 }
 
-/** `newline` is the line break plus the current indentation, or '' for compact output. */
-function writeNode(node: ApiNode, ctx: ReadCtx, newline: string, out: string[]): void {
-  if (!isObjectNode(node)) {
-    out.push(jsonLeaf(node));
-    return;
+/** Text that JSON.stringify would only wrap in quotes (no escapes), the usual member name. */
+const PLAIN_JSON = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+
+function jsonMemberName(key: string): string {
+  const text = keyText(key);
+  return PLAIN_JSON.test(text) ? '"' + text + '"' : JSON.stringify(text);
+}
+
+/** An object being written: its remaining children and where its lines are indented. */
+interface OpenObject {
+  children: Iterator<[string, ApiNode]>;
+  /** Line break plus the object's own indentation ('' for compact output), and its members'. */
+  newline: string;
+  inner: string;
+  empty: boolean;
+}
+
+/**
+ * As renderJson, pausing whenever `slice` is used up (run it with
+ * runSliced). The walk keeps its own stack of open objects, so a pause
+ * costs nothing per level and a deep or wide tree never deepens the JS stack.
+ */
+export function* renderJsonSliced(node: ApiNode, ctx: ReadCtx, pretty: boolean, slice: Slice): Sliced<Buffer[]> {
+  const out = new ByteSink();
+  const colon = pretty ? ': ' : ':';
+  const stack: OpenObject[] = [];
+  const open = (obj: ApiObjectNode, newline: string): void => {
+    out.add('{');
+    stack.push({ children: childIterator(obj, ctx), newline, inner: newline === '' ? '' : newline + INDENT, empty: true });
+  };
+  if (isObjectNode(node)) open(node, pretty ? '\n' : '');
+  else out.add(jsonLeaf(node));
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1];
+    const next = top.children.next();
+    if (next.done === true) {
+      out.add(top.empty ? '}' : top.newline + '}');
+      stack.pop();
+      continue;
+    }
+    const [key, child] = next.value;
+    out.add((top.empty ? top.inner : ',' + top.inner) + jsonMemberName(key) + colon);
+    top.empty = false;
+    if (isObjectNode(child)) open(child, top.inner);
+    else out.add(jsonLeaf(child));
+    if (slice.due()) yield;
   }
-  const inner = newline === '' ? '' : newline + INDENT;
-  const colon = newline === '' ? ':' : ': ';
-  let empty = true;
-  out.push('{');
-  for (const key of node.keys(ctx)) {
-    const child = node.get(key, ctx);
-    // A listed child may decline to answer (nothing to show); it is left out, as in Angie.
-    if (child === undefined) continue;
-    out.push(empty ? inner : ',' + inner, jsonString(key), colon);
-    writeNode(child, ctx, inner, out);
-    empty = false;
-  }
-  if (!empty) out.push(newline);
-  out.push('}');
+  if (pretty) out.add('\n');
+  return out.buffers();
 }

@@ -9,7 +9,8 @@ import { splitTarget } from '../http/uri';
 import { ComplexValue, VariableDef } from '../http/variables';
 import type { Module } from '../module';
 import { ApiAnswer, answerApi, apiTop } from './answer';
-import { ApiNode, withReadCtx } from './tree';
+import type { Sliced } from './slices';
+import { ApiNode, ReadCtx, readInSlices } from './tree';
 import { ApiTarget, apiTarget, rawRestAfter, UriRest } from './walk';
 import { answerDelete, parseWrite } from './write';
 
@@ -58,31 +59,32 @@ function logSafe(text: string): string {
   return text.replace(/[^\x20-\x7e]|["\\]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 
-function answerRequest(a: ApiLocation, r: HttpContext, target: ApiTarget, pretty: boolean): ApiAnswer {
+/** A DELETE (with write=on) resets at once; anything else is read in slices. */
+function* answerRequest(a: ApiLocation, r: HttpContext, target: ApiTarget, pretty: boolean, ctx: ReadCtx, slice: Parameters<typeof answerApi>[5]): Sliced<ApiAnswer> {
   const method = r.req.method ?? 'GET';
-  return withReadCtx((ctx) => {
-    if (method !== 'DELETE' || !a.write) return answerApi(a.top, method, target, ctx, pretty);
-    const answer = answerDelete(a.top, target, ctx, pretty);
-    if (answer.reset !== undefined) {
-      r.runtime.errorLog.log('notice', `api: "${logSafe(answer.reset)}" reset by client ${r.req.socket.remoteAddress ?? '-'}`);
-    }
-    return answer;
-  }, r);
+  if (method !== 'DELETE' || !a.write) return yield* answerApi(a.top, method, target, ctx, pretty, slice);
+  const answer = answerDelete(a.top, target, ctx, pretty);
+  if (answer.reset !== undefined) {
+    r.runtime.errorLog.log('notice', `api: "${logSafe(answer.reset)}" reset by client ${r.req.socket.remoteAddress ?? '-'}`);
+  }
+  return answer;
 }
 
 function apiHandler(a: ApiLocation): ContentHandler {
-  return (r) => {
+  return async (r) => {
     // Regex locations have no prefix to cut from the URI: PATH alone is addressed.
     const rest = a.loc.regex === undefined ? uriRest(r, a.loc) : undefined;
     const target = apiTarget(a.prefix.eval(r), rest);
     const pretty = a.prettyArg?.get(r) !== 'off';
-    const answer = answerRequest(a, r, target, pretty);
+    // In slices: the JSON of a large zone must not stall the worker's proxied requests.
+    const answer = await readInSlices(r, (ctx, slice) => answerRequest(a, r, target, pretty, ctx, slice));
+    if (answer === undefined) return;
     if (answer.status === 204) {
       sendResponse(r, 204, {}, Buffer.alloc(0));
       return;
     }
     const headers = answer.status === 200 ? noCacheHeaders('application/json') : { 'content-type': 'application/json' };
-    sendResponse(r, answer.status, headers, Buffer.from(answer.body, 'utf8'));
+    sendResponse(r, answer.status, headers, Buffer.concat(answer.body));
   };
 }
 

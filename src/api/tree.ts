@@ -6,6 +6,7 @@
  * so reading one key of a 100,000-key zone never materialises the zone.
  */
 import type { HttpContext } from '../http/context';
+import { runSliced, Slice, Sliced } from './slices';
 
 export type ApiLeaf = number | string | boolean | null;
 export type ApiNode = ApiLeaf | ApiObjectNode;
@@ -32,11 +33,20 @@ export class ReadCtx {
   }
 }
 
-/** Runs `read` with a fresh ReadCtx, closed afterwards whatever happens: one snapshot per response. */
-export function withReadCtx<T>(read: (ctx: ReadCtx) => T, request?: HttpContext): T {
-  const ctx = new ReadCtx(request);
+/** Render time per slice before the worker's other connections get the event loop back. */
+const SLICE_MS = 4;
+
+/**
+ * Runs a sliced read (see slices.ts) for the request `r` with a fresh
+ * ReadCtx held across its slices (one snapshot for the whole answer) and
+ * closed afterwards whatever happens. Undefined when the client went away
+ * before it was done: the work stops at the next slice.
+ */
+export async function readInSlices<T>(r: HttpContext, read: (ctx: ReadCtx, slice: Slice) => Sliced<T>): Promise<T | undefined> {
+  const ctx = new ReadCtx(r);
+  const slice = new Slice(SLICE_MS);
   try {
-    return read(ctx);
+    return await runSliced(read(ctx, slice), slice, () => r.res.destroyed || r.req.socket.destroyed);
   } finally {
     ctx.close();
   }
@@ -58,6 +68,25 @@ export interface ApiObjectNode {
 /** `node` whose children DELETE resets with `reset`. */
 export function resettable(node: ApiObjectNode, reset: (name: string, ctx: ReadCtx) => boolean): ApiObjectNode {
   return { type: 'object', keys: (ctx) => node.keys(ctx), get: (name, ctx) => node.get(name, ctx), resetChild: reset };
+}
+
+/**
+ * The children of an object node in display order, as [name, node] pairs;
+ * listed names whose `get` declines (undefined) are left out, as in Angie.
+ * A plain iterator, not a generator: renders step it once per child.
+ */
+export function childIterator(node: ApiObjectNode, ctx: ReadCtx): Iterator<[string, ApiNode]> {
+  const names = node.keys(ctx)[Symbol.iterator]();
+  return {
+    next(): IteratorResult<[string, ApiNode]> {
+      for (;;) {
+        const name = names.next();
+        if (name.done === true) return { done: true, value: undefined };
+        const child = node.get(name.value, ctx);
+        if (child !== undefined) return { done: false, value: [name.value, child] };
+      }
+    },
+  };
 }
 
 export function isObjectNode(n: ApiNode | undefined): n is ApiObjectNode {

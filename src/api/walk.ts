@@ -1,11 +1,13 @@
+import { keyBytes } from './key-text';
 import { ApiNode, isObjectNode, ReadCtx } from './tree';
 
 /**
  * Addressing nodes of the status tree by path, the way Angie's API does:
  * segments are separated by `/`, empty segments (doubled or trailing
- * slashes) are skipped. Segments are byte strings and are passed to each
- * node's `get` untouched, so a node may give a spelling its own meaning
- * (a metric zone finds a 255-byte key from `<255 bytes>...`).
+ * slashes) are skipped. Segments are byte strings; their `\\` and `\xHH`
+ * escapes (key-text.ts) are undone and the bytes passed to each node's
+ * `get`, so a node may give a spelling its own meaning (a metric zone finds
+ * a 255-byte key from `<255 bytes>...`).
  */
 export function splitSegments(path: string): string[] {
   return path.split('/').filter((s) => s !== '');
@@ -20,12 +22,15 @@ export function percentDecode(raw: string): string {
   return raw.replace(/%([0-9A-Fa-f]{2})/g, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16)));
 }
 
-/** The node at `segments` below `from`, or undefined when any step does not exist. */
+/**
+ * The node at `segments` below `from`, or undefined when any step does not
+ * exist. A segment is a member name as the JSON shows it (key-text.ts).
+ */
 export function resolvePath(from: ApiNode, segments: readonly string[], ctx: ReadCtx): ApiNode | undefined {
   let node: ApiNode | undefined = from;
   for (const seg of segments) {
     if (!isObjectNode(node)) return undefined;
-    node = node.get(seg, ctx);
+    node = node.get(keyBytes(seg), ctx);
     if (node === undefined) return undefined;
   }
   return node;

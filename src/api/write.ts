@@ -32,5 +32,5 @@ export function answerDelete(top: ApiNode, target: ApiTarget, ctx: ReadCtx, pret
     return apiError(405, 'MethodNotAllowed', description, ctx, pretty);
   }
   if (!parent.resetChild(name, ctx)) return notFound();
-  return { status: 204, body: '', reset: target.display };
+  return { status: 204, body: [], reset: target.display };
 }

@@ -6,14 +6,23 @@ import type { MetricValue } from './value';
 import { apiKeyName, keyFromApiName } from './zone';
 
 function valueNode(v: MetricValue): ApiNode {
-  if (typeof v === 'number' || v === null) return v;
-  return lazyObject(
-    () => v.keys(),
-    (name) => {
-      const member = v.get(name);
-      return member === undefined ? undefined : valueNode(member);
-    },
-  );
+  return typeof v === 'number' || v === null ? v : new ValueMapNode(v);
+}
+
+/** A histogram or a complex key's value: a class, not closures, as one is made per key rendered. */
+class ValueMapNode implements ApiObjectNode {
+  readonly type = 'object' as const;
+
+  constructor(private readonly map: ReadonlyMap<string, MetricValue>) {}
+
+  keys(): Iterable<string> {
+    return this.map.keys();
+  }
+
+  get(name: string): ApiNode | undefined {
+    const member = this.map.get(name);
+    return member === undefined ? undefined : valueNode(member);
+  }
 }
 
 /** One read transaction per API response: every node of the answer sees the same snapshot. */

@@ -2,13 +2,13 @@ import { ConfigError } from '../config/errors';
 import type { Directive } from '../config/parser';
 import type { Scope } from '../config/registry';
 import { locationOf, noCacheHeaders } from '../api/module';
-import { ApiNode, withReadCtx } from '../api/tree';
+import { ApiNode, readInSlices } from '../api/tree';
 import type { Builder } from '../http/builder';
 import type { ContentHandler, LocationConf } from '../http/conf';
 import { sendResponse } from '../http/respond';
 import { answer } from '../http/rewrite-module';
 import type { Module } from '../module';
-import { renderTemplate } from './render';
+import { renderTemplateSliced } from './render';
 import { parseTemplate, Template } from './template';
 
 /** What Angie's prometheus handler sends (no exposition-format version). */
@@ -21,14 +21,15 @@ interface PrometheusState {
 }
 
 function prometheusHandler(tpl: Template, status: ApiNode): ContentHandler {
-  return (r) => {
+  return async (r) => {
     const method = r.req.method;
     if (method !== 'GET' && method !== 'HEAD') {
       answer(r, 405, undefined);
       return;
     }
-    const text = withReadCtx((ctx) => renderTemplate(tpl, status, ctx, r));
-    sendResponse(r, 200, noCacheHeaders(CONTENT_TYPE), Buffer.from(text, 'utf8'));
+    // In slices: a scrape of a large zone must not stall the worker's proxied requests.
+    const pieces = await readInSlices(r, (ctx, slice) => renderTemplateSliced(tpl, status, ctx, r, slice));
+    if (pieces !== undefined) sendResponse(r, 200, noCacheHeaders(CONTENT_TYPE), Buffer.concat(pieces));
   };
 }
 

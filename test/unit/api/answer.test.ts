@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { answerApi, apiTop } from '../../../src/api/answer';
+import { runNow, UNSLICED } from '../../../src/api/slices';
 import { fromValue, ReadCtx } from '../../../src/api/tree';
 import { apiTarget } from '../../../src/api/walk';
 
@@ -10,8 +11,12 @@ const status = fromValue({
 const top = apiTop(status);
 const ctx = new ReadCtx();
 
-const get = (prefix: string, rest: string, method = 'GET', pretty = false) =>
-  answerApi(top, method, apiTarget(prefix, { raw: rest, decoded: decodeURIComponent(rest) }), ctx, pretty);
+/** The answer with its body pieces joined. */
+function get(prefix: string, rest: string, method = 'GET', pretty = false): { status: number; body: string } {
+  const target = apiTarget(prefix, { raw: rest, decoded: decodeURIComponent(rest) });
+  const answer = runNow(answerApi(top, method, target, ctx, pretty, UNSLICED));
+  return { status: answer.status, body: answer.body.join('') };
+}
 
 describe('answerApi', () => {
   it('answers the node the prefix and URI rest address', () => {
@@ -44,9 +49,9 @@ describe('answerApi', () => {
   });
 
   it('keeps error bodies valid JSON whatever bytes the path holds', () => {
-    const answer = answerApi(top, 'GET', apiTarget('/status/', { raw: '%22%5C%0A%FF', decoded: '"\\\n\xff' }), ctx, true);
+    const answer = runNow(answerApi(top, 'GET', apiTarget('/status/', { raw: '%22%5C%0A%FF', decoded: '"\\\n\xff' }), ctx, true, UNSLICED));
     expect(answer.status).toBe(404);
-    const parsed = JSON.parse(answer.body) as { description: string };
+    const parsed = JSON.parse(answer.body.join('')) as { description: string };
     expect(parsed.description).toBe('Requested API entity "/status/"\\\n\ufffd" doesn\'t exist.');
   });
 });

@@ -38,7 +38,7 @@ export interface Captured {
  * Runs one request through location selection and the location's content
  * handler, with the response captured instead of written to a socket.
  */
-export function request(rt: Runtime, method: string, url: string): Captured {
+export async function request(rt: Runtime, method: string, url: string): Promise<Captured> {
   const out: Captured = { status: 0, headers: {}, body: Buffer.alloc(0) };
   const res = {
     writeHead(status: number, headers: OutHeaders) {
@@ -50,7 +50,7 @@ export function request(rt: Runtime, method: string, url: string): Captured {
       if (body !== undefined) out.body = body;
     },
   };
-  const req = { method, url, headers: {} };
+  const req = { method, url, headers: {}, socket: { destroyed: false } };
   const r = new HttpContext(req as never, res as never, rt, 1);
   r.server = rt.servers[0];
   const { path, args } = splitTarget(url);
@@ -59,6 +59,6 @@ export function request(rt: Runtime, method: string, url: string): Captured {
   r.loc = findLocation(r, r.server.locations, r.uri) ?? r.server.root;
   const content = r.loc.content;
   if (content === undefined) throw new Error(`no content handler for ${url}`);
-  void content(r);
+  await content(r);
   return out;
 }

@@ -71,13 +71,28 @@ describe('renderJson', () => {
     expect(renderJson(node, ctx, false)).toBe('{"here":1}');
   });
 
-  it('turns byte keys and values into UTF-8 text, whatever they hold', () => {
-    const keys = ['"quoted"', 'back\\slash', 'new\nline', 'nul\x00', 'caf\xc3\xa9', 'bad\xff\xfe', 'cut\xc3'];
+  it('turns byte keys into UTF-8 text injectively (\\xHH for bytes that are not UTF-8, \\\\ for a backslash); values as UTF-8', () => {
+    const keys = ['"quoted"', 'back\\slash', 'new\nline', 'nul\x00', 'caf\xc3\xa9', 'bad\xff\xfe', 'cut\xc3', 'dup\xff', 'dup\xfe', 'dup\\xFF'];
     const rec: Record<string, string> = {};
     for (const k of keys) rec[k] = k;
-    const parsed = JSON.parse(renderJson(fromValue(rec), ctx)) as Record<string, string>;
-    expect(Object.keys(parsed)).toEqual(['"quoted"', 'back\\slash', 'new\nline', 'nul\x00', 'café', 'bad\ufffd\ufffd', 'cut\ufffd']);
+    const text = renderJson(fromValue(rec), ctx);
+    const parsed = JSON.parse(text) as Record<string, string>;
+    expect(Object.keys(parsed)).toEqual([
+      '"quoted"',
+      'back\\\\slash',
+      'new\nline',
+      'nul\x00',
+      'café',
+      'bad\\xFF\\xFE',
+      'cut\\xC3',
+      'dup\\xFF',
+      'dup\\xFE',
+      'dup\\\\xFF',
+    ]);
+    // Every member once: none was written twice under one name.
+    expect(text.match(/^ {4}"/gm)).toHaveLength(keys.length);
     expect(parsed['café']).toBe('café');
+    expect(parsed['bad\\xFF\\xFE']).toBe('bad\ufffd\ufffd');
   });
 
   it('always produces parseable JSON for arbitrary byte keys and values', () => {

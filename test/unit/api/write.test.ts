@@ -22,7 +22,7 @@ function tree() {
 describe('answerDelete', () => {
   it('resets a child of a node that allows it: 204, no body, what was reset named for the log', () => {
     const t = tree();
-    expect(t.del('/status/zones/a')).toEqual({ status: 204, body: '', reset: '/status/zones/a' });
+    expect(t.del('/status/zones/a')).toEqual({ status: 204, body: [], reset: '/status/zones/a' });
     expect(t.reset).toEqual(['a']);
   });
 
@@ -31,7 +31,7 @@ describe('answerDelete', () => {
     for (const p of ['/status/zones/c', '/status/nope/x', '/status/zones/a/n/deeper']) {
       const answer = t.del(p);
       expect(answer.status, p).toBe(404);
-      expect(JSON.parse(answer.body).error).toBe('PathNotFound');
+      expect(JSON.parse(Buffer.concat(answer.body).toString()).error).toBe('PathNotFound');
     }
     expect(t.reset).toEqual([]);
   });
@@ -41,7 +41,7 @@ describe('answerDelete', () => {
     for (const p of ['/', '/status/', '/status/zones', '/status/zones/a/n', '/status/other/x']) {
       const answer = t.del(p);
       expect(answer.status, p).toBe(405);
-      expect(JSON.parse(answer.body)).toEqual({
+      expect(JSON.parse(Buffer.concat(answer.body).toString())).toEqual({
         error: 'MethodNotAllowed',
         description: `The DELETE method is not allowed for the requested API entity "${p}".`,
       });

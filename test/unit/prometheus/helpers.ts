@@ -1,5 +1,9 @@
 import { parseText } from '../../../src/config/parser';
 import { VariableRegistry } from '../../../src/http/variables';
+import { runNow, UNSLICED } from '../../../src/api/slices';
+import type { ApiNode, ReadCtx } from '../../../src/api/tree';
+import type { HttpContext } from '../../../src/http/context';
+import { renderTemplateSliced } from '../../../src/prometheus/render';
 import { parseTemplate, Template } from '../../../src/prometheus/template';
 
 /** `prometheus_template NAME { BODY }` read from inline config text. */
@@ -17,3 +21,8 @@ interface ParsedFamily {
 
 /** The independent text-format parser (devDependency, untyped), to prove an exposition is valid. */
 export const parseExposition = require('parse-prometheus-text-format') as (text: string) => ParsedFamily[];
+
+/** A template rendered in one go, as text (the server renders it in slices). */
+export function renderTemplate(tpl: Template, status: ApiNode, ctx: ReadCtx, r?: HttpContext): string {
+  return Buffer.concat(runNow(renderTemplateSliced(tpl, status, ctx, r, UNSLICED))).toString('utf8');
+}

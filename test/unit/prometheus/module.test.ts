@@ -16,8 +16,8 @@ describe('prometheus directive', () => {
   const rt = loadServer('location /prometheus/upload_metric/ { prometheus upload_metric; }', TEMPLATE);
   rt.api.mount('/status/http/metric_zones/upload', fromValue(UPLOAD));
 
-  it('answers GET with the rendered template as text/plain', () => {
-    const got = request(rt, 'GET', '/prometheus/upload_metric/');
+  it('answers GET with the rendered template as text/plain', async () => {
+    const got = await request(rt, 'GET', '/prometheus/upload_metric/');
     expect(got.status).toBe(200);
     expect(got.headers['content-type']).toBe('text/plain');
     expect(got.headers['cache-control']).toBe('no-cache');
@@ -28,24 +28,24 @@ describe('prometheus directive', () => {
     expect(parseExposition(text).map((f) => f.name)).toEqual(['stats', 'avg_size']);
   });
 
-  it('answers HEAD without a body and other methods with 405', () => {
-    const head = request(rt, 'HEAD', '/prometheus/upload_metric/');
+  it('answers HEAD without a body and other methods with 405', async () => {
+    const head = await request(rt, 'HEAD', '/prometheus/upload_metric/');
     expect(head.status).toBe(200);
     expect(head.body.length).toBe(0);
-    expect(request(rt, 'POST', '/prometheus/upload_metric/').status).toBe(405);
+    expect((await request(rt, 'POST', '/prometheus/upload_metric/')).status).toBe(405);
   });
 
-  it('rejects an unknown template name at the prometheus directive', () => {
+  it('rejects an unknown template name at the prometheus directive', async () => {
     expect(errorLine('location /m/ { prometheus nope; }', TEMPLATE)).toBe('metricproxy: [emerg] unknown Prometheus template "nope" in /etc/mp/test.conf:10');
   });
 
-  it('rejects a template name defined twice', () => {
+  it('rejects a template name defined twice', async () => {
     expect(errorLine('', `${TEMPLATE}\nprometheus_template upload_metric { m $p8s_value path=/a; }`)).toBe(
       'metricproxy: [emerg] duplicate Prometheus template "upload_metric" in /etc/mp/test.conf:8',
     );
   });
 
-  it('rejects an invalid metric name at its own line', () => {
+  it('rejects an invalid metric name at its own line', async () => {
     expect(errorLine('', 'prometheus_template t {\n  ok $p8s_value path=/a;\n  "bad name" $p8s_value path=/b;\n}')).toBe(
       'metricproxy: [emerg] invalid metric name "bad name" in /etc/mp/test.conf:4',
     );

@@ -1,16 +1,20 @@
 import { describe, expect, it } from 'vitest';
-import { fromValue, lazyObject, ReadCtx, StaticObject } from '../../../src/api/tree';
+import { ApiNode, fromValue, isObjectNode, lazyObject, ReadCtx, StaticObject } from '../../../src/api/tree';
 import type { HttpContext } from '../../../src/http/context';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parseText } from '../../../src/config/parser';
 import { VariableRegistry } from '../../../src/http/variables';
-import { renderTemplate } from '../../../src/prometheus/render';
+import { parseTemplate } from '../../../src/prometheus/template';
 import { UPLOAD_EXPOSITION } from '../../helpers/upload-exposition';
-import { parseExposition, templateOf } from './helpers';
+import { parseExposition, renderTemplate, templateOf } from './helpers';
 
 const ctx = new ReadCtx();
 
 /** A `/status` node holding one metric zone's `metrics` object. */
 function zoneTree(zone: string, metrics: unknown) {
-  return fromValue({ connections: { accepted: 1 }, http: { metric_zones: { [zone]: { discarded: 0, metrics } } } });
+  const zoneNode = new StaticObject().set('discarded', 0).set('metrics', isObjectNode(metrics as ApiNode) ? (metrics as ApiNode) : fromValue(metrics));
+  return new StaticObject().set('connections', fromValue({ accepted: 1 })).set('http', new StaticObject().set('metric_zones', new StaticObject().set(zone, zoneNode)));
 }
 
 const UPLOAD_TEMPLATE = `
@@ -62,21 +66,22 @@ describe('renderTemplate', () => {
     ]);
   });
 
-  it('escapes label values and turns key bytes into valid UTF-8', () => {
-    const keys = ['say "hi"', 'back\\slash', 'two\nlines', 'caf\xc3\xa9', 'bad\xff'];
+  it('escapes label values and turns key bytes into valid UTF-8 injectively, as the JSON names them', () => {
+    const keys = ['say "hi"', 'back\\slash', 'two\nlines', 'caf\xc3\xa9', 'bad\xff', 'bad\xfe'];
     const metrics: Record<string, number> = {};
     keys.forEach((k, i) => (metrics[k] = i));
     const tpl = templateOf('t', `'hits{key="$1"}' $p8s_value path=~^/http/metric_zones/z/metrics/([^/]+)$;`);
     const text = renderTemplate(tpl, zoneTree('z', metrics), ctx);
     expect(text.split('\n').slice(1, -1)).toEqual([
       'hits{key="say \\"hi\\""} 0',
-      'hits{key="back\\\\slash"} 1',
+      'hits{key="back\\\\\\\\slash"} 1',
       'hits{key="two\\nlines"} 2',
       'hits{key="café"} 3',
-      'hits{key="bad\ufffd"} 4',
+      'hits{key="bad\\\\xFF"} 4',
+      'hits{key="bad\\\\xFE"} 5',
     ]);
     const [family] = parseExposition(text);
-    expect(family.metrics.map((m) => m.labels?.key)).toEqual(['say "hi"', 'back\\slash', 'two\nlines', 'café', 'bad\ufffd']);
+    expect(family.metrics.map((m) => m.labels?.key)).toEqual(['say "hi"', 'back\\\\slash', 'two\nlines', 'café', 'bad\\xFF', 'bad\\xFE']);
   });
 
   it('spells non-finite values the text-format way, booleans as 1/0, and skips text leaves', () => {
@@ -144,5 +149,53 @@ describe('renderTemplate', () => {
     const status = new StaticObject().set('connections', untouchable).set('http', new StaticObject().set('metric_zones', zones));
     const text = renderTemplate(templateOf('u', UPLOAD_TEMPLATE), status, ctx);
     expect(text).toContain('stats{le="64"} 1\nstats_sum 3\nstats_count 1\navg_size 3\n');
+  });
+
+  it('renders any number of samples (300,000 keys: no spread of the sample list onto the call stack)', () => {
+    const keys = Array.from({ length: 300_000 }, (_, i) => `k${i}`);
+    const metrics = lazyObject(
+      () => keys,
+      (name) => Number(name.slice(1)),
+    );
+    const tpl = templateOf('t', `'hits{key="$1"}' $p8s_value path=~^/http/metric_zones/z/metrics/([^/]+)$ type=counter;`);
+    const text = renderTemplate(tpl, zoneTree('z', metrics), ctx);
+    const lines = text.split('\n');
+    expect(lines).toHaveLength(300_000 + 3);
+    expect(lines[2]).toBe('hits{key="k0"} 0');
+    expect(lines[300_001]).toBe('hits{key="k299999"} 299999');
+  });
+
+  it('keeps a key holding "/" one key label in the stock template, so no key forges labels or buckets', () => {
+    const [block] = parseText(fs.readFileSync(path.join(__dirname, '../../../conf/prometheus_all.conf'), 'utf8'), 'all.conf', { baseDir: '/' });
+    const tpl = parseTemplate('all', block.block ?? [], new VariableRegistry());
+    const tree = fromValue({
+      http: {
+        metric_zones: {
+          tenants: { discarded: 0, metrics: { 'a/b': 1, 'victim/0.1': 7, 'dup\xff': 2, 'dup\xfe': 3 } },
+          sizes: { discarded: 0, metrics: { 'x/y': { '0.1': 1, inf: 2 } } },
+        },
+      },
+    });
+    const samples = renderTemplate(tpl, tree, ctx)
+      .split('\n')
+      .filter((l) => l.startsWith('angie_http_metric_zones_metrics'));
+    expect(samples).toEqual([
+      'angie_http_metric_zones_metrics{zone="tenants",key="a/b"} 1',
+      'angie_http_metric_zones_metrics{zone="tenants",key="victim/0.1"} 7',
+      'angie_http_metric_zones_metrics{zone="tenants",key="dup\\\\xFF"} 2',
+      'angie_http_metric_zones_metrics{zone="tenants",key="dup\\\\xFE"} 3',
+      'angie_http_metric_zones_metrics_bucket{zone="sizes",key="x/y",le="0.1"} 1',
+      'angie_http_metric_zones_metrics_bucket{zone="sizes",key="x/y",le="inf"} 2',
+    ]);
+  });
+
+  it('names a key holding "/" in a template path as \\x2F, exactly and by regex', () => {
+    const tree = zoneTree('z', { 'a/b': { n: 4 }, a: { b: { n: 5 } } });
+    const tpl = templateOf(
+      't',
+      `'one' $p8s_value 'path=/http/metric_zones/z/metrics/a\\x2Fb/n';
+       'all{k="$1"}' $p8s_value path=~^/http/metric_zones/z/metrics/([^/]+)/n$;`,
+    );
+    expect(renderTemplate(tpl, tree, ctx).split('\n').slice(1, -1)).toEqual(['one 4']);
   });
 });
