@@ -3,6 +3,8 @@ import type { Builder } from './http/builder';
 import { accessModule } from './http/access-module';
 import { coreHttpModule } from './http/core-module';
 import { headersModule } from './http/headers-module';
+import { limitConnModule } from './limit/conn-module';
+import { limitReqModule } from './limit/req-module';
 import { logModule } from './http/log-module';
 import { rewriteModule } from './http/rewrite-module';
 import type { Module } from './module';
@@ -28,4 +30,7 @@ export const MODULES: Array<(b: Builder) => Module> = [
   apiModule,
   prometheusModule,
   statusModule,
+  // Both put their handlers ahead of allow/deny (nginx's preaccess phase); the later one runs first.
+  limitConnModule,
+  limitReqModule,
 ];

@@ -1,0 +1,120 @@
+import { ConfigError } from '../config/errors';
+import type { Directive } from '../config/parser';
+import type { Scope } from '../config/registry';
+import type { Builder } from '../http/builder';
+import type { HttpContext } from '../http/context';
+import { answer } from '../http/rewrite-module';
+import { ComplexValue } from '../http/variables';
+import type { Module } from '../module';
+import { acquire, ConnDecision, ConnLimit, HeldSlot, release, sweepDeadHolders } from './conn-slots';
+import { defineStatusVariable, Effective, LimitSettings, limitKey, logLimit, mergeSettings, settingDirectives } from './directives';
+import { limitSpace, LimitSpace } from './space';
+import { parseZoneArg } from './zone';
+
+const NAME = 'limit_conn';
+const HELD = 'limit_conn_held';
+
+interface ConnLimitSpec {
+  zoneName: string;
+  conn: number;
+  file: string;
+  line: number;
+}
+
+interface ConnConf extends LimitSettings {
+  specs?: ConnLimitSpec[];
+}
+
+type ConnEffective = Effective<ConnConf> & { specs: ConnLimitSpec[]; limits: ConnLimit[] };
+
+function parseZoneDirective(space: LimitSpace, b: Builder, d: Directive): void {
+  const arg = d.args[1];
+  if (!arg.startsWith('zone=')) throw new ConfigError(`invalid parameter "${arg}"`);
+  const { name, size } = parseZoneArg(arg);
+  const key = ComplexValue.compile(d.args[0], b.variables, d.file, d.line);
+  space.declare({ kind: NAME, name, size, key, rate: 0 });
+}
+
+/** `limit_conn NAME N;` */
+function addLimit(d: Directive, scope: Scope): void {
+  const [zoneName, n] = d.args;
+  const conn = /^\d+$/.test(n) ? Number(n) : 0;
+  if (conn <= 0) throw new ConfigError(`invalid number of connections "${n}"`);
+  if (conn > 65535) throw new ConfigError('connection limit must be less 65536');
+  const conf = scope.conf<ConnConf>(NAME, () => ({}));
+  conf.specs ??= [];
+  if (conf.specs.some((s) => s.zoneName === zoneName)) throw new ConfigError(`"${d.name}" directive is duplicate`);
+  conf.specs.push({ zoneName, conn, file: d.file, line: d.line });
+}
+
+function resolveLimits(space: LimitSpace, conf: ConnEffective): void {
+  conf.limits = conf.specs.map((s) => {
+    try {
+      return { zone: space.resolve(NAME, s.zoneName), conn: s.conn };
+    } catch (e) {
+      throw e instanceof ConfigError ? e.at(s.file, s.line) : e;
+    }
+  });
+}
+
+/** Acts on the decision as ngx_http_limit_conn_handler; true when the request was answered. */
+function enforce(r: HttpContext, conf: ConnEffective, d: ConnDecision): boolean {
+  if ('held' in d) {
+    if (d.kind === 'passed') r.moduleCtx[`${NAME}_status`] = 'PASSED';
+    if (d.held.length > 0) r.moduleCtx[HELD] = d.held;
+    return false;
+  }
+  const dry = conf.dryRun ? ', dry run,' : '';
+  if (d.kind === 'rejected') logLimit(conf.logLevel, `limiting connections${dry} by zone "${d.zone}"`, r);
+  else logLimit('alert', `could not allocate node in limit_conn zone "${d.zone}"`, r);
+  r.moduleCtx[`${NAME}_status`] = conf.dryRun ? 'REJECTED_DRY_RUN' : 'REJECTED';
+  if (conf.dryRun) return false;
+  answer(r, conf.status, undefined);
+  return true;
+}
+
+/**
+ * nginx's limit_conn: `limit_conn_zone`, `limit_conn`, `limit_conn_status`,
+ * `limit_conn_log_level`, `limit_conn_dry_run`, `$limit_conn_status`. A
+ * slot is held from the access phase to the log phase, which runs however
+ * the request ends (aborts, upstream failures, WebSocket tunnels closing).
+ */
+export function limitConnModule(b: Builder): Module {
+  const space = limitSpace(b);
+  const conf = (scope: Scope) => scope.conf<ConnConf>(NAME, () => ({}));
+  return {
+    name: NAME,
+    directives: [
+      { name: 'limit_conn_zone', contexts: ['http'], args: '2', set: (d) => parseZoneDirective(space, b, d) },
+      { name: 'limit_conn', contexts: ['http', 'server', 'location'], args: '2', set: addLimit },
+      ...settingDirectives<ConnConf>(NAME, conf),
+    ],
+    preconfiguration: (bb) => defineStatusVariable(bb, NAME),
+    merge: (parent, child) =>
+      mergeSettings<ConnConf>(parent as ConnEffective | undefined, child as ConnConf | undefined, (p, c) => {
+        const specs = c?.specs ?? (p as ConnEffective | undefined)?.specs ?? [];
+        return { specs, limits: [] } as Omit<ConnConf, keyof LimitSettings>;
+      }),
+    postconfiguration(bb) {
+      for (const loc of bb.allLocations()) resolveLimits(space, loc.conf[NAME] as ConnEffective);
+      const zones = space.zones(NAME);
+      space.onOpen.push((tx) => zones.forEach((z) => sweepDeadHolders(tx, z)));
+      space.addWorkerInit(bb);
+      bb.api.mount('/status/http/limit_conns', space.statusNode(NAME));
+      // Registered before limit_req's, so it runs after it (a delayed request holds no slot while it waits).
+      bb.phases.access.unshift((r) => {
+        const c = r.loc.conf[NAME] as ConnEffective;
+        if (c.limits.length === 0 || r.moduleCtx[`${NAME}_status`] !== undefined) return false;
+        const keys = c.limits.map((l) => limitKey(r, l.zone.def));
+        const d = space.transact((tx) => acquire(tx, c.limits, keys, process.pid), { kind: 'declined', held: [] } as ConnDecision);
+        return enforce(r, c, d);
+      });
+      bb.phases.log.push((r) => {
+        const held = r.moduleCtx[HELD] as HeldSlot[] | undefined;
+        if (held === undefined) return;
+        r.moduleCtx[HELD] = undefined;
+        space.transact((tx) => release(tx, held, process.pid), undefined);
+      });
+    },
+  };
+}
