@@ -7,7 +7,7 @@ import { answer } from '../http/rewrite-module';
 import { ComplexValue } from '../http/variables';
 import type { Module } from '../module';
 import { acquire, ConnDecision, ConnLimit, HeldSlot, release, sweepDeadHolders } from './conn-slots';
-import { defineStatusVariable, Effective, LimitSettings, limitKey, logLimit, mergeSettings, settingDirectives } from './directives';
+import { defineVariables, Effective, LimitSettings, limitKey, logLimit, mergeSettings, settingDirectives } from './directives';
 import { limitSpace, LimitSpace } from './space';
 import { parseZoneArg } from './zone';
 
@@ -36,7 +36,7 @@ function parseZoneDirective(space: LimitSpace, b: Builder, d: Directive): void {
 }
 
 /** `limit_conn NAME N;` */
-function addLimit(d: Directive, scope: Scope): void {
+function addLimit(d: Directive, scope: Scope, all: ConnLimitSpec[]): void {
   const [zoneName, n] = d.args;
   const conn = /^\d+$/.test(n) ? Number(n) : 0;
   if (conn <= 0) throw new ConfigError(`invalid number of connections "${n}"`);
@@ -44,17 +44,13 @@ function addLimit(d: Directive, scope: Scope): void {
   const conf = scope.conf<ConnConf>(NAME, () => ({}));
   conf.specs ??= [];
   if (conf.specs.some((s) => s.zoneName === zoneName)) throw new ConfigError(`"${d.name}" directive is duplicate`);
-  conf.specs.push({ zoneName, conn, file: d.file, line: d.line });
+  const spec = { zoneName, conn, file: d.file, line: d.line };
+  conf.specs.push(spec);
+  all.push(spec);
 }
 
 function resolveLimits(space: LimitSpace, conf: ConnEffective): void {
-  conf.limits = conf.specs.map((s) => {
-    try {
-      return { zone: space.resolve(NAME, s.zoneName), conn: s.conn };
-    } catch (e) {
-      throw e instanceof ConfigError ? e.at(s.file, s.line) : e;
-    }
-  });
+  conf.limits = conf.specs.map((s) => ({ zone: space.resolve(NAME, s), conn: s.conn }));
 }
 
 /** Acts on the decision as ngx_http_limit_conn_handler; true when the request was answered. */
@@ -82,20 +78,22 @@ function enforce(r: HttpContext, conf: ConnEffective, d: ConnDecision): boolean 
 export function limitConnModule(b: Builder): Module {
   const space = limitSpace(b);
   const conf = (scope: Scope) => scope.conf<ConnConf>(NAME, () => ({}));
+  const allSpecs: ConnLimitSpec[] = [];
   return {
     name: NAME,
     directives: [
       { name: 'limit_conn_zone', contexts: ['http'], args: '2', set: (d) => parseZoneDirective(space, b, d) },
-      { name: 'limit_conn', contexts: ['http', 'server', 'location'], args: '2', set: addLimit },
+      { name: 'limit_conn', contexts: ['http', 'server', 'location'], args: '2', set: (d, scope) => addLimit(d, scope, allSpecs) },
       ...settingDirectives<ConnConf>(NAME, conf),
     ],
-    preconfiguration: (bb) => defineStatusVariable(bb, NAME),
+    preconfiguration: (bb) => defineVariables(bb, NAME),
     merge: (parent, child) =>
       mergeSettings<ConnConf>(parent as ConnEffective | undefined, child as ConnConf | undefined, (p, c) => {
         const specs = c?.specs ?? (p as ConnEffective | undefined)?.specs ?? [];
         return { specs, limits: [] } as Omit<ConnConf, keyof LimitSettings>;
       }),
     postconfiguration(bb) {
+      for (const spec of allSpecs) space.resolve(NAME, spec);
       for (const loc of bb.allLocations()) resolveLimits(space, loc.conf[NAME] as ConnEffective);
       const zones = space.zones(NAME);
       space.onOpen.push((tx) => zones.forEach((z) => sweepDeadHolders(tx, z)));

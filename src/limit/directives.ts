@@ -4,6 +4,7 @@ import type { DirectiveSpec, Scope } from '../config/registry';
 import { parseFlag } from '../config/values';
 import type { Builder } from '../http/builder';
 import type { HttpContext } from '../http/context';
+import { ipBytes, unmapV4 } from '../http/ip';
 import { LimitKind, LimitZoneDef, MAX_KEY_BYTES } from './zone';
 
 /** What `limit_req_*` / `limit_conn_*` set beside the limits themselves. */
@@ -66,9 +67,18 @@ export function logLimit(level: string, text: string, r: HttpContext): void {
   process.emitWarning(`${text}, client: ${client}, request: "${r.req.method} ${r.req.url} HTTP/${r.req.httpVersion}"`, { type: level });
 }
 
-/** `$limit_req_status` / `$limit_conn_status`: what the module decided for this request, if anything. */
-export function defineStatusVariable(b: Builder, kind: LimitKind): void {
+/**
+ * `$limit_req_status` / `$limit_conn_status`: what the module decided for
+ * this request, if anything; and nginx's usual key `$binary_remote_addr`
+ * (the client address as 4 or 16 bytes) unless the core defines it.
+ */
+export function defineVariables(b: Builder, kind: LimitKind): void {
   b.variables.define(`${kind}_status`, (r) => r.moduleCtx[`${kind}_status`] as string | undefined);
+  if (b.variables.lookup('binary_remote_addr') !== undefined) return;
+  b.variables.define('binary_remote_addr', (r) => {
+    const bytes = ipBytes(unmapV4(r.req.socket.remoteAddress ?? ''));
+    return bytes === undefined ? '' : String.fromCharCode(...bytes);
+  });
 }
 
 /** The request's key in a zone; empty (not limited) when too long, as nginx logs and skips it. */

@@ -7,7 +7,7 @@ import { failRequest, runFromAccess } from '../http/pipeline';
 import { answer } from '../http/rewrite-module';
 import { ComplexValue } from '../http/variables';
 import type { Module } from '../module';
-import { defineStatusVariable, Effective, LimitSettings, limitKey, logLimit, mergeSettings, quieter, settingDirectives } from './directives';
+import { defineVariables, Effective, LimitSettings, limitKey, logLimit, mergeSettings, quieter, settingDirectives } from './directives';
 import { decide, ReqDecision } from './req-decide';
 import type { ReqLimit } from './req-bucket';
 import { limitSpace, LimitSpace } from './space';
@@ -71,9 +71,10 @@ function parseLimit(d: Directive): ReqLimitSpec {
   return spec;
 }
 
-function addLimit(d: Directive, scope: Scope): void {
+function addLimit(d: Directive, scope: Scope, all: ReqLimitSpec[]): void {
   const conf = scope.conf<ReqConf>(NAME, () => ({}));
   const spec = parseLimit(d);
+  all.push(spec);
   conf.specs ??= [];
   if (conf.specs.some((s) => s.zoneName === spec.zoneName)) throw new ConfigError(`"${d.name}" directive is duplicate`);
   conf.specs.push(spec);
@@ -81,12 +82,8 @@ function addLimit(d: Directive, scope: Scope): void {
 
 function resolveLimits(space: LimitSpace, conf: ReqEffective): void {
   conf.limits = conf.specs.map((s) => {
-    try {
-      const zone = space.resolve(NAME, s.zoneName);
-      return { zone, rate: zone.def.rate, burst: s.burst, delay: s.delay };
-    } catch (e) {
-      throw e instanceof ConfigError ? e.at(s.file, s.line) : e;
-    }
+    const zone = space.resolve(NAME, s);
+    return { zone, rate: zone.def.rate, burst: s.burst, delay: s.delay };
   });
 }
 
@@ -144,20 +141,23 @@ function enforce(r: HttpContext, conf: ReqEffective, d: ReqDecision): boolean {
 export function limitReqModule(b: Builder): Module {
   const space = limitSpace(b);
   const conf = (scope: Scope) => scope.conf<ReqConf>(NAME, () => ({}));
+  const allSpecs: ReqLimitSpec[] = [];
   return {
     name: NAME,
     directives: [
       { name: 'limit_req_zone', contexts: ['http'], args: '3', set: (d) => parseZoneDirective(space, b, d) },
-      { name: 'limit_req', contexts: ['http', 'server', 'location'], args: '1..3', set: addLimit },
+      { name: 'limit_req', contexts: ['http', 'server', 'location'], args: '1..3', set: (d, scope) => addLimit(d, scope, allSpecs) },
       ...settingDirectives<ReqConf>(NAME, conf),
     ],
-    preconfiguration: (bb) => defineStatusVariable(bb, NAME),
+    preconfiguration: (bb) => defineVariables(bb, NAME),
     merge: (parent, child) =>
       mergeSettings<ReqConf>(parent as ReqEffective | undefined, child as ReqConf | undefined, (p, c) => {
         const specs = c?.specs ?? (p as ReqEffective | undefined)?.specs ?? [];
         return { specs, limits: [] } as Omit<ReqConf, keyof LimitSettings>;
       }),
     postconfiguration(bb) {
+      // Every use, even at a level no server inherits, must name a declared zone.
+      for (const spec of allSpecs) space.resolve(NAME, spec);
       for (const loc of bb.allLocations()) resolveLimits(space, loc.conf[NAME] as ReqEffective);
       space.addWorkerInit(bb);
       bb.api.mount('/status/http/limit_reqs', space.statusNode(NAME));

@@ -58,11 +58,16 @@ export class LimitSpace {
     return zone;
   }
 
-  /** The zone a `limit_req` / `limit_conn` names (zones may be declared after their use, as in nginx). */
-  resolve(kind: LimitKind, name: string): SharedZone {
-    const found = this.declared.get(name);
-    if (found === undefined) throw new ConfigError(`zero size shared memory zone "${name}"`);
-    if (found.def.kind !== kind) throw new ConfigError(`the shared memory zone "${name}" is already declared for a different use`);
+  /**
+   * The zone a `limit_req` / `limit_conn` at `file:line` names; zones may
+   * be declared after their use, so this runs once the config is read.
+   */
+  resolve(kind: LimitKind, use: { zoneName: string; file: string; line: number }): SharedZone {
+    const found = this.declared.get(use.zoneName);
+    if (found === undefined) throw new ConfigError(`zero size shared memory zone "${use.zoneName}"`, use.file, use.line);
+    if (found.def.kind !== kind) {
+      throw new ConfigError(`the shared memory zone "${use.zoneName}" is already declared for a different use`, use.file, use.line);
+    }
     return found.zone;
   }
 
