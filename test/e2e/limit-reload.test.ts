@@ -8,7 +8,7 @@ const config = (port: number, backend: number, size: string, tag: string) => `
 worker_processes 2;
 http {
     access_log off;
-    limit_req_zone $arg_k zone=slow:${size} rate=6r/m;
+    limit_req_zone $arg_k zone=slow:${size} rate=1r/m;
     server {
         listen 127.0.0.1:${port};
         location / { limit_req zone=slow; proxy_pass http://127.0.0.1:${backend}; }
@@ -43,11 +43,11 @@ it('a reload keeps an unchanged zone (state and counters), empties a changed one
   expect((await reload(config(port, b, '1m', 'v2'))).code).toBe(0);
   await until(generation, (g) => g === 2, 'generation 2');
   await until(async () => (await hit(url('/tag'))).status, () => true, 'v2 serving');
-  // At 6 r/m the bucket is still full: the new workers see the old state.
+  // At 1 r/m the bucket is still full: the new workers see the old state.
   expect((await hit(url('/?k=a'))).status).toBe(503);
   await until(counters, (c) => c.passed === 1 && c.rejected === 2, 'counters kept across the reload');
 
-  const bad = await reload(config(port, b, '1m', 'v3').replace('rate=6r/m', 'rate=0r/s'));
+  const bad = await reload(config(port, b, '1m', 'v3').replace("rate=1r/m", "rate=0r/s"));
   expect(bad.code).not.toBe(0);
   expect(bad.stderr).toContain('invalid rate "rate=0r/s"');
   expect(await generation()).toBe(2);
