@@ -9,10 +9,13 @@ import type { Module } from '../module';
 import { acquire, ConnDecision, ConnLimit, HeldSlot, release, sweepDeadHolders } from './conn-slots';
 import { defineVariables, Effective, LimitSettings, limitKey, logLimit, mergeSettings, settingDirectives } from './directives';
 import { limitSpace, LimitSpace } from './space';
+import { resume } from './suspend';
 import { parseZoneArg } from './zone';
 
 const NAME = 'limit_conn';
 const HELD = 'limit_conn_held';
+/** Marks a request whose limits were checked: the phase runs again when it resumes. */
+const CHECKED = 'limit_conn_checked';
 
 interface ConnLimitSpec {
   zoneName: string;
@@ -102,16 +105,27 @@ export function limitConnModule(b: Builder): Module {
       // Registered before limit_req's, so it runs after it (a delayed request holds no slot while it waits).
       bb.phases.access.unshift((r) => {
         const c = r.loc.conf[NAME] as ConnEffective;
-        if (c.limits.length === 0 || r.moduleCtx[`${NAME}_status`] !== undefined) return false;
+        if (c.limits.length === 0 || r.moduleCtx[CHECKED] !== undefined) return false;
+        r.moduleCtx[CHECKED] = true;
         const keys = c.limits.map((l) => limitKey(r, l.zone.def));
-        const d = space.transact((tx) => acquire(tx, c.limits, keys, process.pid), { kind: 'declined', held: [] } as ConnDecision);
-        return enforce(r, c, d);
+        space.enqueue<ConnDecision>({
+          decide: (tx) => acquire(tx, c.limits, keys, process.pid),
+          fallback: { kind: 'declined', held: [] },
+          act: (d) => {
+            // The client left while the check was queued: what it took goes back at once.
+            if (r.logged && 'held' in d) releaseLater(d.held);
+            else resume(r, () => enforce(r, c, d));
+          },
+        });
+        return true;
       });
+      const releaseLater = (held: HeldSlot[]) => {
+        if (held.length > 0) space.enqueue({ decide: (tx) => release(tx, held, process.pid), fallback: undefined, act: () => undefined });
+      };
       bb.phases.log.push((r) => {
         const held = r.moduleCtx[HELD] as HeldSlot[] | undefined;
-        if (held === undefined) return;
         r.moduleCtx[HELD] = undefined;
-        space.transact((tx) => release(tx, held, process.pid), undefined);
+        if (held !== undefined) releaseLater(held);
       });
     },
   };

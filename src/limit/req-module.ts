@@ -3,7 +3,6 @@ import type { Directive } from '../config/parser';
 import type { Scope } from '../config/registry';
 import type { Builder } from '../http/builder';
 import type { HttpContext } from '../http/context';
-import { failRequest, runFromAccess } from '../http/pipeline';
 import { answer } from '../http/rewrite-module';
 import { ComplexValue } from '../http/variables';
 import type { Module } from '../module';
@@ -11,6 +10,7 @@ import { defineVariables, Effective, LimitSettings, limitKey, logLimit, mergeSet
 import { decide, ReqDecision } from './req-decide';
 import type { ReqLimit } from './req-bucket';
 import { limitSpace, LimitSpace } from './space';
+import { delayRequest, resume } from './suspend';
 import { parseRate, parseZoneArg } from './zone';
 
 const NAME = 'limit_req';
@@ -96,18 +96,8 @@ function setStatus(r: HttpContext, status: string): void {
   r.moduleCtx[`${NAME}_status`] = status;
 }
 
-/** Waits on a timer (the worker serves others meanwhile), then runs the rest of the phases. */
-function delayRequest(r: HttpContext, ms: number): void {
-  const timer = setTimeout(() => {
-    if (r.logged) return;
-    try {
-      runFromAccess(r);
-    } catch (err) {
-      failRequest(r, err);
-    }
-  }, ms);
-  r.res.once('close', () => clearTimeout(timer));
-}
+/** Marks a request whose limits were checked: the phase runs again when it resumes. */
+const CHECKED = 'limit_req_checked';
 
 /** Acts on the decision as ngx_http_limit_req_handler; true when the request was answered or suspended. */
 function enforce(r: HttpContext, conf: ReqEffective, d: ReqDecision): boolean {
@@ -164,10 +154,15 @@ export function limitReqModule(b: Builder): Module {
       // Before allow/deny, as nginx's preaccess phase; limit_conn (registered earlier) runs after.
       bb.phases.access.unshift((r) => {
         const c = r.loc.conf[NAME] as ReqEffective;
-        if (c.limits.length === 0 || r.moduleCtx[`${NAME}_status`] !== undefined) return false;
+        if (c.limits.length === 0 || r.moduleCtx[CHECKED] !== undefined) return false;
+        r.moduleCtx[CHECKED] = true;
         const keys = c.limits.map((l) => limitKey(r, l.zone.def));
-        const d = space.transact((tx) => decide(tx, c.limits, keys, Date.now()), { kind: 'declined' } as ReqDecision);
-        return enforce(r, c, d);
+        space.enqueue<ReqDecision>({
+          decide: (tx) => decide(tx, c.limits, keys, Date.now()),
+          fallback: { kind: 'declined' },
+          act: (d) => resume(r, () => enforce(r, c, d)),
+        });
+        return true;
       });
     },
   };

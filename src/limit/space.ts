@@ -28,6 +28,13 @@ export class LimitTxn {
   }
 }
 
+/** A request's limit check: decided inside the shared transaction, acted on after it. */
+export interface QueuedWork<T> {
+  decide(tx: LimitTxn): T;
+  fallback: T;
+  act(result: T): void;
+}
+
 interface Declared {
   def: LimitZoneDef;
   zone: SharedZone;
@@ -43,6 +50,7 @@ export class LimitSpace {
   private timer: NodeJS.Timeout | undefined;
   private lastError = '';
   private workerInitAdded = false;
+  private queue: Array<QueuedWork<unknown>> = [];
   /** Run in the opening transaction after every zone is adopted (limit_conn's dead-worker sweep). */
   readonly onOpen: Array<(tx: LimitTxn) => void> = [];
 
@@ -103,6 +111,28 @@ export class LimitSpace {
       return fallback;
     }
   }
+
+  /**
+   * Queues `work` for this loop turn's one write transaction: a commit
+   * costs tens of microseconds whatever it holds, so every request that
+   * arrived in the same turn shares it. Decisions run in arrival order
+   * inside the transaction (exact across workers); `act` runs after the
+   * commit, with the fallback if the store failed.
+   */
+  enqueue<T>(work: QueuedWork<T>): void {
+    this.queue.push(work as QueuedWork<unknown>);
+    if (this.queue.length === 1) setImmediate(this.runQueue);
+  }
+
+  private readonly runQueue = (): void => {
+    const batch = this.queue;
+    this.queue = [];
+    const results = this.transact(
+      (tx) => batch.map((w) => w.decide(tx)),
+      batch.map((w) => w.fallback),
+    );
+    for (let i = 0; i < batch.length; i++) batch[i].act(results[i]);
+  };
 
   /** `/status/http/limit_reqs` or `limit_conns`: every zone's counters, all workers summed (one snapshot). */
   statusNode(kind: LimitKind): () => ApiNode {

@@ -7,7 +7,7 @@ export interface Hit {
   /** `$limit_req_status` / `$limit_conn_status` as the proxy sent them back (add_header). */
   limit: string;
   worker: string;
-  /** The proxy's clock when it sent the response header (`X-Time: $msec`), in ms. */
+  /** The proxy's clock when the request arrived (`X-Time`), in ms. */
   servedAt: number;
   /** ms since the epoch when the whole response had arrived. */
   doneAt: number;
@@ -57,10 +57,23 @@ export async function paced(url: string, perSecond: number, seconds: number): Pr
   return hits;
 }
 
-/** How long the proxy took from the first to the last of `hits` (its own clock: client pacing drifts on a loaded machine). */
-export function servedSpanMs(hits: readonly Hit[]): number {
-  const times = hits.map((h) => h.servedAt);
-  return Math.max(...times) - Math.min(...times);
+/**
+ * How many of requests arriving at `times` (ms) a leaky bucket of `rate`
+ * r/s and `burst` admits, in plain floating point: the reference the
+ * proxy's integer thousandths must agree with.
+ */
+export function idealAccepted(times: readonly number[], rate: number, burst: number): number {
+  let excess = 0;
+  let last: number | undefined;
+  let accepted = 0;
+  for (const t of [...times].sort((a, b) => a - b)) {
+    const e = last === undefined ? 0 : Math.max(0, excess - (rate * (t - last)) / 1000 + 1);
+    if (e > burst) continue;
+    excess = e;
+    last = t;
+    accepted++;
+  }
+  return accepted;
 }
 
 export function countBy<T>(items: readonly T[], key: (t: T) => string): Record<string, number> {

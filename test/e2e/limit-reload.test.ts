@@ -47,7 +47,7 @@ it('a reload keeps an unchanged zone (state and counters), empties a changed one
   expect((await hit(url('/?k=a'))).status).toBe(503);
   await until(counters, (c) => c.passed === 1 && c.rejected === 2, 'counters kept across the reload');
 
-  const bad = await reload(config(port, b, '1m', 'v3').replace("rate=1r/m", "rate=0r/s"));
+  const bad = await reload(config(port, b, '1m', 'v3').replace('rate=1r/m', 'rate=0r/s'));
   expect(bad.code).not.toBe(0);
   expect(bad.stderr).toContain('invalid rate "rate=0r/s"');
   expect(await generation()).toBe(2);
