@@ -5,6 +5,7 @@ import { parseFlag } from '../config/values';
 import type { Builder } from '../http/builder';
 import type { HttpContext } from '../http/context';
 import { ipBytes, unmapV4 } from '../http/ip';
+import { logAt } from '../process/log';
 import { LimitKind, LimitZoneDef, MAX_KEY_BYTES } from './zone';
 
 /** What `limit_req_*` / `limit_conn_*` set beside the limits themselves. */
@@ -64,7 +65,7 @@ export function mergeSettings<T extends LimitSettings>(parent: Effective<T> | un
 /** The error log line nginx writes for a limited request, at the configured level. */
 export function logLimit(level: string, text: string, r: HttpContext): void {
   const client = r.req.socket.remoteAddress ?? '';
-  process.emitWarning(`${text}, client: ${client}, request: "${r.req.method} ${r.req.url} HTTP/${r.req.httpVersion}"`, { type: level });
+  logAt(level, `${text}, client: ${client}, request: "${r.req.method} ${r.req.url} HTTP/${r.req.httpVersion}"`);
 }
 
 /**

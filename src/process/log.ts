@@ -52,3 +52,13 @@ export class ErrorLog {
     this.fd = undefined;
   }
 }
+
+/**
+ * Where request-time code writes error-log lines at a level of its own
+ * (limit_req_log_level): the worker's error log once it runs.
+ */
+export const logSink: { errorLog?: ErrorLog } = {};
+
+export function logAt(level: string, text: string): void {
+  logSink.errorLog?.log(level, text);
+}

@@ -2,10 +2,8 @@ import { ConfigError } from '../config/errors';
 import { loadConfig } from '../config/load';
 import { Listeners } from '../http/listeners';
 import type { Runtime } from '../http/runtime';
-import { ErrorLog } from './log';
+import { ErrorLog, logSink } from './log';
 import type { MasterToWorker, WorkerEnv, WorkerToMaster } from './messages';
-
-const MODULE_LOG_LEVELS = new Set(['info', 'notice', 'warn', 'error', 'alert']);
 
 function send(msg: WorkerToMaster): void {
   process.send?.(msg);
@@ -47,8 +45,8 @@ export async function runWorker(env: WorkerEnv): Promise<void> {
   rt.generation = env.generation;
   rt.loadTime = new Date(env.loadTime);
   const errorLog = new ErrorLog(rt.resolve(rt.main.errorLog), rt.main.errorLogLevel);
-  // A module may name the level as the warning's type (limit_req_log_level); anything else is an error.
-  process.on('warning', (w) => errorLog.log(MODULE_LOG_LEVELS.has(w.name) ? w.name : 'error', w.message));
+  process.on('warning', (w) => errorLog.log('error', w.message));
+  logSink.errorLog = errorLog;
   try {
     for (const init of rt.workerInits) await init(rt);
   } catch (e) {
