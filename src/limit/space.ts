@@ -1,6 +1,7 @@
 import { fromValue, type ApiNode } from '../api/tree';
 import { ConfigError } from '../config/errors';
 import type { Builder } from '../http/builder';
+import type { CommitQueue } from '../http/commit';
 import type { Runtime } from '../http/runtime';
 import { metricEngine } from '../metric/engine';
 import { KvDatabase, type KvTxn } from '../metric/store/kv';
@@ -51,6 +52,7 @@ export class LimitSpace {
   private lastError = '';
   private workerInitAdded = false;
   private queue: Array<QueuedWork<unknown>> = [];
+  private commits: CommitQueue | undefined;
   /** Run in the opening transaction after every zone is adopted (limit_conn's dead-worker sweep). */
   readonly onOpen: Array<(tx: LimitTxn) => void> = [];
 
@@ -120,11 +122,22 @@ export class LimitSpace {
    * commit, with the fallback if the store failed.
    */
   enqueue<T>(work: QueuedWork<T>): void {
+    const commits = this.commits;
+    if (commits === undefined) {
+      work.act(work.fallback);
+      return;
+    }
     this.queue.push(work as QueuedWork<unknown>);
-    if (this.queue.length === 1) setImmediate(this.runQueue);
+    commits.dirty();
   }
 
+  /**
+   * A flusher of the runtime's commit queue: it runs with the metric
+   * writes at the end of the turn, and responses ended meanwhile (their
+   * limit_conn slots released in the log phase) leave only after it.
+   */
   private readonly runQueue = (): void => {
+    if (this.queue.length === 0) return;
     const batch = this.queue;
     this.queue = [];
     const results = this.transact(
@@ -163,6 +176,8 @@ export class LimitSpace {
       tx.commitMetas();
     });
     this.db = db;
+    this.commits = rt.commits;
+    rt.commits.register(this.runQueue);
     this.timer = setInterval(() => this.flushCounters(), COUNTER_FLUSH_MS);
     this.timer.unref();
     // Ahead of the store's own close, which the metric module registered first.
@@ -170,6 +185,7 @@ export class LimitSpace {
       clearInterval(this.timer);
       this.flushCounters();
       this.db = undefined;
+      this.commits = undefined;
       db.close();
     });
   }

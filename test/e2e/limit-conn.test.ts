@@ -1,6 +1,7 @@
 import * as http from 'node:http';
+import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePorts, getJson, Proxy, startOnFreePort } from '../helpers/proc';
+import { freePorts, getJson, Proxy, request, ROOT, startOnFreePort } from '../helpers/proc';
 import { burst, countBy, hit, holdingBackend } from './limit-helpers';
 import { until } from './status-helpers';
 
@@ -25,7 +26,9 @@ http {
         location /dead { limit_conn one 1; proxy_pass http://127.0.0.1:${dead}; }
         location /dry { limit_conn dry 1; limit_conn_dry_run on; proxy_pass http://127.0.0.1:${backend}; }
         location /status/ { api /status/; }
+        location = /metrics { prometheus all; }
     }
+    include ${path.join(ROOT, 'conf/prometheus_all.conf')};
 }`;
 
 let proxy: Proxy;
@@ -83,5 +86,7 @@ describe('limit_conn across two workers', () => {
     const hits = await all;
     expect(countBy(hits, (h) => `${h.status} ${h.limit}`)).toEqual({ '200 PASSED': 1, '200 REJECTED_DRY_RUN': 2 });
     await until(() => counters('dry'), (c) => c.passed === 1 && c.rejected === 2, 'dry counters');
+    const metrics = (await request(url('/metrics'))).body;
+    expect(metrics).toContain('angie_http_limit_conns{zone="dry",status="rejected"} 2');
   });
 });

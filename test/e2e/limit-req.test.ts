@@ -1,5 +1,6 @@
+import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Backend, getJson, Proxy, startBackend, startOnFreePort } from '../helpers/proc';
+import { Backend, getJson, Proxy, request, ROOT, startBackend, startOnFreePort } from '../helpers/proc';
 import { burst, countBy, hit, Hit, idealAccepted, paced } from './limit-helpers';
 import { until } from './status-helpers';
 
@@ -38,7 +39,9 @@ http {
         location /two { limit_req zone=outer burst=1 nodelay; limit_req zone=slow nodelay; proxy_pass http://127.0.0.1:${backend}; }
         location /free { proxy_pass http://127.0.0.1:${backend}; }
         location /status/ { api /status/; }
+        location = /metrics { prometheus all; }
     }
+    include ${path.join(ROOT, 'conf/prometheus_all.conf')};
 }`;
 
 let proxy: Proxy;
@@ -125,6 +128,11 @@ describe('limit_req across two workers', () => {
     // At 6 r/m a real delay would be 10 s and more.
     for (const h of later) expect(h.doneAt - start).toBeLessThan(5000);
     await countersReach('dry', { passed: 3, delayed: 3, rejected: 3 });
+    // The stock Prometheus template shows them under Angie's metric names.
+    const metrics = (await request(url('/metrics'))).body;
+    expect(metrics).toContain('angie_http_limit_reqs{zone="dry",status="passed"} 3');
+    expect(metrics).toContain('angie_http_limit_reqs{zone="dry",status="rejected"} 3');
+    expect(metrics).toContain('angie_http_limit_reqs{zone="dry",status="exhausted"} 0');
   });
 
   it('checks every limit of a location, and an empty key is not limited', async () => {
