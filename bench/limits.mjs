@@ -10,6 +10,7 @@ import {
   ensureNginx, ensureWrk, fixed, freePort, machineDescription, markdownTable, measure, median, parseArgs,
   processTree, runWrk, startMetricproxy, startNginx, writeResult,
 } from './lib.mjs';
+import { atOnce, idealAccepted, paced } from './limit-client.mjs';
 import { startBackend } from './setups.mjs';
 
 const opts = parseArgs(process.argv.slice(2), { seconds: 5, floodSeconds: 15, rounds: 3 });
@@ -47,49 +48,6 @@ function limitsHttp(port, backendPort) {
     add_header X-Time $arrived always;
     ${locations.join('\n    ')}
   }`;
-}
-
-function hit(url, agent = false) {
-  const sent = Date.now();
-  return new Promise((resolve) => {
-    const req = http.get(url, { agent }, (res) => {
-      res.resume();
-      const arrived = Number(res.headers['x-time'] ?? 0) * 1000;
-      res.on('end', () => resolve({ status: res.statusCode, limit: res.headers['x-limit'] || '-', ms: Date.now() - sent, arrived }));
-    });
-    req.on('error', () => resolve({ status: 0, limit: '-', ms: Date.now() - sent, arrived: 0 }));
-  });
-}
-
-const atOnce = (url, n) => Promise.all(Array.from({ length: n }, () => hit(url)));
-
-async function paced(url, perSecond, seconds) {
-  const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
-  const start = Date.now();
-  const pending = [];
-  for (let i = 0; i < perSecond * seconds; i++) {
-    const wait = start + (i * 1000) / perSecond - Date.now();
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    pending.push(hit(url, agent));
-  }
-  const hits = await Promise.all(pending);
-  agent.destroy();
-  return hits;
-}
-
-/** What a leaky bucket of `rate` r/s and `burst` admits of arrivals at `times` (ms), in plain floating point. */
-function idealAccepted(times, rate, burst) {
-  let excess = 0;
-  let last;
-  let accepted = 0;
-  for (const t of [...times].sort((a, b) => a - b)) {
-    const e = last === undefined ? 0 : Math.max(0, excess - (rate * (t - last)) / 1000 + 1);
-    if (e > burst) continue;
-    excess = e;
-    last = t;
-    accepted++;
-  }
-  return accepted;
 }
 
 function summary(hits, schedule) {

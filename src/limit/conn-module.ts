@@ -7,7 +7,7 @@ import { answer } from '../http/rewrite-module';
 import { ComplexValue } from '../http/variables';
 import type { Module } from '../module';
 import { acquire, ConnDecision, ConnLimit, HeldSlot, release, sweepDeadHolders } from './conn-slots';
-import { defineVariables, Effective, LimitSettings, limitKey, logLimit, mergeSettings, settingDirectives } from './directives';
+import { defineVariables, EffectiveLimits, LimitConf, limitKey, logLimit, mergeLimits, settingDirectives } from './directives';
 import { limitSpace, LimitSpace } from './space';
 import { resume } from './suspend';
 import { parseZoneArg } from './zone';
@@ -24,11 +24,8 @@ interface ConnLimitSpec {
   line: number;
 }
 
-interface ConnConf extends LimitSettings {
-  specs?: ConnLimitSpec[];
-}
-
-type ConnEffective = Effective<ConnConf> & { specs: ConnLimitSpec[]; limits: ConnLimit[] };
+type ConnConf = LimitConf<ConnLimitSpec>;
+type ConnEffective = EffectiveLimits<ConnLimitSpec, ConnLimit>;
 
 function parseZoneDirective(space: LimitSpace, b: Builder, d: Directive): void {
   const arg = d.args[1];
@@ -87,14 +84,10 @@ export function limitConnModule(b: Builder): Module {
     directives: [
       { name: 'limit_conn_zone', contexts: ['http'], args: '2', set: (d) => parseZoneDirective(space, b, d) },
       { name: 'limit_conn', contexts: ['http', 'server', 'location'], args: '2', set: (d, scope) => addLimit(d, scope, allSpecs) },
-      ...settingDirectives<ConnConf>(NAME, conf),
+      ...settingDirectives(NAME, conf),
     ],
     preconfiguration: (bb) => defineVariables(bb, NAME),
-    merge: (parent, child) =>
-      mergeSettings<ConnConf>(parent as ConnEffective | undefined, child as ConnConf | undefined, (p, c) => {
-        const specs = c?.specs ?? (p as ConnEffective | undefined)?.specs ?? [];
-        return { specs, limits: [] } as Omit<ConnConf, keyof LimitSettings>;
-      }),
+    merge: (parent, child) => mergeLimits(parent as ConnEffective | undefined, child as ConnConf | undefined),
     postconfiguration(bb) {
       for (const spec of allSpecs) space.resolve(NAME, spec);
       for (const loc of bb.allLocations()) resolveLimits(space, loc.conf[NAME] as ConnEffective);

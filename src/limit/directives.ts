@@ -15,7 +15,13 @@ export interface LimitSettings {
   dryRun?: boolean;
 }
 
-export type Effective<T extends LimitSettings> = Required<LimitSettings> & Omit<T, keyof LimitSettings>;
+/** One level's own conf: its settings and its `limit_req` / `limit_conn` lines (`S`) as written. */
+export interface LimitConf<S> extends LimitSettings {
+  specs?: S[];
+}
+
+/** A location's effective conf: every setting decided, the specs inherited, their zones resolved (`L`). */
+export type EffectiveLimits<S, L> = Required<LimitSettings> & { specs: S[]; limits: L[] };
 
 const LOG_LEVELS = new Set(['info', 'notice', 'warn', 'error']);
 
@@ -42,7 +48,7 @@ function setting(kind: LimitKind, d: Directive): LimitSettings {
 }
 
 /** `KIND_status`, `KIND_log_level`, `KIND_dry_run`: one value each per level, inherited as nginx. */
-export function settingDirectives<T extends LimitSettings>(kind: LimitKind, conf: (scope: Scope) => T): DirectiveSpec[] {
+export function settingDirectives(kind: LimitKind, conf: (scope: Scope) => LimitSettings): DirectiveSpec[] {
   return ['status', 'log_level', 'dry_run'].map((suffix) => ({
     name: `${kind}_${suffix}`,
     contexts: ['http', 'server', 'location'] as const,
@@ -52,14 +58,18 @@ export function settingDirectives<T extends LimitSettings>(kind: LimitKind, conf
   }));
 }
 
-/** nginx's merge: each setting from the nearest level that set it, else the default. */
-export function mergeSettings<T extends LimitSettings>(parent: Effective<T> | undefined, child: T | undefined, rest: (p: Effective<T> | undefined, c: T | undefined) => Omit<T, keyof LimitSettings>): Effective<T> {
+/**
+ * nginx's merge: each setting from the nearest level that set it, else the
+ * default; the limits of the nearest level that has any (not added up).
+ */
+export function mergeLimits<S, L>(parent: EffectiveLimits<S, L> | undefined, child: LimitConf<S> | undefined): EffectiveLimits<S, L> {
   return {
-    ...rest(parent, child),
+    specs: child?.specs ?? parent?.specs ?? [],
+    limits: [],
     logLevel: child?.logLevel ?? parent?.logLevel ?? 'error',
     status: child?.status ?? parent?.status ?? 503,
     dryRun: child?.dryRun ?? parent?.dryRun ?? false,
-  } as Effective<T>;
+  };
 }
 
 /** The error log line nginx writes for a limited request, at the configured level. */

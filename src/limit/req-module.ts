@@ -6,7 +6,7 @@ import type { HttpContext } from '../http/context';
 import { answer } from '../http/rewrite-module';
 import { ComplexValue } from '../http/variables';
 import type { Module } from '../module';
-import { defineVariables, Effective, LimitSettings, limitKey, logLimit, mergeSettings, quieter, settingDirectives } from './directives';
+import { defineVariables, EffectiveLimits, LimitConf, limitKey, logLimit, mergeLimits, quieter, settingDirectives } from './directives';
 import { decide, ReqDecision } from './req-decide';
 import type { ReqLimit } from './req-bucket';
 import { limitSpace, LimitSpace } from './space';
@@ -24,11 +24,8 @@ interface ReqLimitSpec {
   line: number;
 }
 
-interface ReqConf extends LimitSettings {
-  specs?: ReqLimitSpec[];
-}
-
-type ReqEffective = Effective<ReqConf> & { specs: ReqLimitSpec[]; limits: ReqLimit[] };
+type ReqConf = LimitConf<ReqLimitSpec>;
+type ReqEffective = EffectiveLimits<ReqLimitSpec, ReqLimit>;
 
 /** `nodelay`: nginx's NGX_MAX_INT_T_VALUE / 1000 requests, i.e. never delay. */
 const NO_DELAY = Number.MAX_SAFE_INTEGER;
@@ -137,14 +134,10 @@ export function limitReqModule(b: Builder): Module {
     directives: [
       { name: 'limit_req_zone', contexts: ['http'], args: '3', set: (d) => parseZoneDirective(space, b, d) },
       { name: 'limit_req', contexts: ['http', 'server', 'location'], args: '1..3', set: (d, scope) => addLimit(d, scope, allSpecs) },
-      ...settingDirectives<ReqConf>(NAME, conf),
+      ...settingDirectives(NAME, conf),
     ],
     preconfiguration: (bb) => defineVariables(bb, NAME),
-    merge: (parent, child) =>
-      mergeSettings<ReqConf>(parent as ReqEffective | undefined, child as ReqConf | undefined, (p, c) => {
-        const specs = c?.specs ?? (p as ReqEffective | undefined)?.specs ?? [];
-        return { specs, limits: [] } as Omit<ReqConf, keyof LimitSettings>;
-      }),
+    merge: (parent, child) => mergeLimits(parent as ReqEffective | undefined, child as ReqConf | undefined),
     postconfiguration(bb) {
       // Every use, even at a level no server inherits, must name a declared zone.
       for (const spec of allSpecs) space.resolve(NAME, spec);
