@@ -4,6 +4,8 @@ import { accessModule } from './http/access-module';
 import { coreHttpModule } from './http/core-module';
 import { errorPageModule } from './http/error-page-module';
 import { headersModule } from './http/headers-module';
+import { limitConnModule } from './limit/conn-module';
+import { limitReqModule } from './limit/req-module';
 import { logModule } from './http/log-module';
 import { mapModule } from './http/map-module';
 import { rewriteModule } from './http/rewrite-module';
@@ -35,6 +37,9 @@ export const MODULES: Array<(b: Builder) => Module> = [
   apiModule,
   prometheusModule,
   statusModule,
+  // Both put their handlers ahead of allow/deny (nginx's preaccess phase); the later one runs first.
+  limitConnModule,
+  limitReqModule,
   // Last: it serves files in every location no other module gave a content handler.
   staticModule,
 ];

@@ -130,6 +130,16 @@ export function runFromFindLocation(r: HttpContext): void {
 export function runFromRewrite(r: HttpContext): void {
   const phases = r.runtime.phases;
   if (runPhase(phases.rewrite, r)) return;
+  runFromAccess(r);
+}
+
+/**
+ * The phases from access on. A request a phase handler suspended (limit_req's
+ * delay) resumes here, and the handler lets it pass the second time, as
+ * nginx re-runs the phase.
+ */
+export function runFromAccess(r: HttpContext): void {
+  const phases = r.runtime.phases;
   if (runPhase(phases.access, r)) return;
   if (runPhase(phases.precontent, r)) return;
   const content = contentOf(r.loc);
