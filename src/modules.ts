@@ -1,4 +1,5 @@
 import { apiModule } from './api/module';
+import { consoleModule } from './console/module';
 import type { Builder } from './http/builder';
 import { accessModule } from './http/access-module';
 import { coreHttpModule } from './http/core-module';
@@ -28,4 +29,5 @@ export const MODULES: Array<(b: Builder) => Module> = [
   apiModule,
   prometheusModule,
   statusModule,
+  consoleModule,
 ];
