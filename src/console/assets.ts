@@ -47,6 +47,7 @@ export function consoleHtml(base: string, api: string): Buffer {
 <html lang="en">
 <head>
 <meta charset="utf-8">
+<link rel="icon" href="data:,">
 <title>metricproxy console</title>
 <link rel="stylesheet" href="${b}uPlot.min.css">
 <link rel="stylesheet" href="${b}console.css">

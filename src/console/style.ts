@@ -23,7 +23,7 @@ table { border-collapse:collapse; font-variant-numeric:tabular-nums; }
 th, td { padding:3px 8px; border-bottom:1px solid var(--line); text-align:right; white-space:nowrap; }
 th:first-child, td:first-child { text-align:left; }
 .state-up { color:#2f855a; } .state-down, .state-unavailable, .state-unhealthy { color:var(--bad); }
-.vt { position:relative; height:330px; overflow-y:auto; border:1px solid var(--line); }
+.vt { position:relative; overflow-y:auto; border:1px solid var(--line); }
 .vt .spacer { position:relative; }
 .vrow, .vhead { display:grid; align-items:center; height:24px; padding:0 6px; font-variant-numeric:tabular-nums; }
 .vrow { position:absolute; left:0; right:0; border-bottom:1px solid #eef0f3; cursor:pointer; }

@@ -17,6 +17,12 @@ export function pName(q: string): string {
   return `p${Number((Number(q) * 100).toPrecision(6))}`;
 }
 
+/** Bucket or quantile keys in numeric order ("inf" last): JSON objects list integer-like keys ("1") first. */
+export function numericKeys(v: Tree): string[] {
+  const n = (k: string): number => (/inf/i.test(k) ? Infinity : Number(k));
+  return Object.keys(v).sort((a, b) => n(a) - n(b));
+}
+
 /** One number column of a metric zone's table. */
 export interface Column {
   name: string;
@@ -33,10 +39,10 @@ function partColumns(label: string, sample: unknown, pick: (v: unknown) => unkno
   const shape = shapeOf(sample);
   const prefix = label ? `${label} ` : '';
   if (shape === 'quantiles') {
-    return Object.keys(sample).map((q) => ({ name: `${prefix}${pName(q)}`, get: (v) => asNumber(branchOf(pick(v))?.[q]) }));
+    return numericKeys(sample).map((q) => ({ name: `${prefix}${pName(q)}`, get: (v) => asNumber(branchOf(pick(v))?.[q]) }));
   }
   if (shape === 'histogram') {
-    const keys = Object.keys(sample);
+    const keys = numericKeys(sample);
     const last = keys[keys.length - 1];
     return [{ name: `${prefix}count`, get: (v) => asNumber(branchOf(pick(v))?.[last]) }];
   }
@@ -55,12 +61,17 @@ export function columnsFor(sample: unknown): Column[] {
   return partColumns('', sample, (v) => v);
 }
 
-/** The parts of a value worth a chart: histograms and quantile sets, with their field name ('' for the whole value). */
-export function chartParts(value: unknown): Array<{ field: string; shape: Shape; data: Tree }> {
-  if (!isTree(value)) return [];
+/**
+ * The charts of a value: each histogram and quantile set (with its field
+ * name, '' for the whole value), then the plain numbers together as lines.
+ */
+export function chartParts(value: unknown): Array<{ field: string; shape: Shape; keys: string[] }> {
+  if (!isTree(value)) return [{ field: '', shape: 'fields', keys: [''] }];
   const shape = shapeOf(value);
-  if (shape !== 'fields') return [{ field: '', shape, data: value }];
-  return Object.entries(value).flatMap(([field, sub]) =>
-    isTree(sub) && shapeOf(sub) !== 'fields' ? [{ field, shape: shapeOf(sub), data: sub }] : [],
+  if (shape !== 'fields') return [{ field: '', shape, keys: numericKeys(value) }];
+  const parts = Object.entries(value).flatMap(([field, sub]) =>
+    isTree(sub) && shapeOf(sub) !== 'fields' ? [{ field, shape: shapeOf(sub), keys: numericKeys(sub) }] : [],
   );
+  const plain = Object.keys(value).filter((k) => typeof value[k] === 'number');
+  return plain.length > 0 ? [...parts, { field: '', shape: 'fields', keys: plain }] : parts;
 }

@@ -6,13 +6,13 @@ import { SeriesMap } from './history.js';
 const COLORS = ['#2b6cb0', '#c05621', '#2f855a', '#6b46c1', '#c53030', '#319795'];
 
 /** Bucket counts from Angie's cumulative histogram ("le" buckets): bar n holds the observations of bucket n alone. */
-function bucketCounts(data: Tree): number[] {
-  const cumulative = Object.values(data).map(Number);
+function bucketCounts(data: Tree | undefined, keys: string[]): number[] {
+  const cumulative = keys.map((k) => Number(data?.[k] ?? 0));
   return cumulative.map((v, i) => (i === 0 ? v : v - cumulative[i - 1]));
 }
 
-function barChart(title: string, data: Tree, box: HTMLElement): uPlot {
-  const labels = Object.keys(data).map((k) => `≤${k}`);
+function barChart(title: string, keys: string[], box: HTMLElement): uPlot {
+  const labels = keys.map((k) => `≤${k}`);
   const opts: uPlot.Options = {
     title,
     width: 520,
@@ -21,7 +21,7 @@ function barChart(title: string, data: Tree, box: HTMLElement): uPlot {
     axes: [{ values: (_u, ticks) => ticks.map((t) => labels[t] ?? '') }, {}],
     series: [{}, { label: 'count', fill: '#90cdf4', stroke: '#2b6cb0', paths: uPlot.paths.bars!({ size: [0.7] }) }],
   };
-  return new uPlot(opts, [labels.map((_l, i) => i), bucketCounts(data)], box);
+  return new uPlot(opts, [labels.map((_l, i) => i), labels.map(() => 0)], box);
 }
 
 function lineChart(title: string, names: string[], box: HTMLElement): uPlot {
@@ -58,22 +58,20 @@ export class ZoneDetail {
   }
 
   private build(value: unknown): void {
-    const parts = chartParts(value);
     const key = this.key ?? '';
-    if (parts.length === 0) parts.push({ field: '', shape: 'fields', data: {} });
-    for (const part of parts) {
+    for (const part of chartParts(value)) {
       const box = el('div', { class: 'chart', 'data-shape': part.shape });
       this.root.append(box);
       const title = `${key}${part.field ? ` ${part.field}` : ''}`;
       const pick = (v: unknown): unknown => (part.field === '' ? v : (v as Tree | undefined)?.[part.field]);
       if (part.shape === 'histogram') {
-        const chart = barChart(`${title} (buckets)`, part.data, box);
-        this.charts.push({ chart, redraw: (v) => chart.setData([chart.data[0], bucketCounts(pick(v) as Tree)]) });
+        const chart = barChart(`${title} (buckets)`, part.keys, box);
+        this.charts.push({ chart, redraw: (v) => chart.setData([chart.data[0], bucketCounts(pick(v) as Tree | undefined, part.keys)]) });
         continue;
       }
-      const names = part.shape === 'quantiles' ? Object.keys(part.data) : [''];
-      const chart = lineChart(title, names.map((q) => (q === '' ? 'value' : pName(q))), box);
-      this.charts.push({ chart, redraw: (v) => this.redrawLines(chart, part.field, names, pick(v)) });
+      const label = (k: string): string => (k === '' ? 'value' : part.shape === 'quantiles' ? pName(k) : k);
+      const chart = lineChart(title, part.keys.map(label), box);
+      this.charts.push({ chart, redraw: (v) => this.redrawLines(chart, part.field, part.keys, pick(v)) });
     }
   }
 

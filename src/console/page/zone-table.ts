@@ -4,6 +4,7 @@ import type { Series } from './history.js';
 
 const ROW_HEIGHT = 24;
 const OVERSCAN = 6;
+const MAX_HEIGHT = 330;
 
 /** One key of a metric zone as the table shows it. */
 export interface Row {
@@ -109,6 +110,8 @@ export class ZoneTable {
     const cmp = compare(this.sortBy);
     this.rows.sort(this.descending ? (a, b) => cmp(b, a) : cmp);
     this.spacer.style.height = `${this.rows.length * ROW_HEIGHT}px`;
+    // Short zones get a short table; long ones scroll inside a fixed height.
+    this.root.style.height = `${Math.min(MAX_HEIGHT, (this.rows.length + 1) * ROW_HEIGHT + 4)}px`;
     this.renderVisible();
   }
 
