@@ -92,6 +92,12 @@ it('shows every view and zone, updates numbers, sorts, and stays responsive with
 
   await waitText(page, '#ov-requests .v', (t) => Number(t) >= 7, 'overview counts the requests');
   await waitText(page, '#ov-generation .v', (t) => t === '1', 'config generation');
+  // A few polls with traffic in between, so the rate chart has a line to draw.
+  for (let polls = 0; polls < 4; ) {
+    await hits(['/up/x', '/nope']);
+    polls = Number(await page.evaluate(() => document.body.dataset.polls));
+  }
+  await waitText(page, '#ov-rps .v', (t) => Number(t) > 0, 'requests per second');
   await screenshot(page, 'overview');
 
   await page.click('button[data-view="view-http"]');

@@ -1,6 +1,13 @@
 import { el, flatten, isTree, num, Tree } from './dom.js';
 import type { SeriesMap } from './history.js';
 
+/** Fields shown first when present (state, load, health, response times); the rest follow as they come. */
+const LEADING = ['state', 'requests.total', 'requests.processing', 'selected.current', 'selected.total', 'health.fails', 'health.unavailable', 'health.downtime', 'health.header_time', 'health.response_time'];
+
+function ordered(fields: string[]): string[] {
+  return [...LEADING.filter((f) => fields.includes(f)), ...fields.filter((f) => !LEADING.includes(f))];
+}
+
 /** Fields whose rate per second gets its own column when present. */
 const RATE_FIELDS = ['requests.total', 'selected.total', 'passed', 'rejected'];
 
@@ -23,7 +30,7 @@ export function entryTable(id: string, title: string, entries: Tree, history: Se
     panel.append(el('div', { class: 'empty' }, 'no entries'));
     return panel;
   }
-  const fields = [...new Set(rows.flatMap(([, f]) => [...f.keys()]))];
+  const fields = ordered([...new Set(rows.flatMap(([, f]) => [...f.keys()]))]);
   const rated = RATE_FIELDS.filter((f) => fields.includes(f));
   const table = el('table');
   const head = el('tr');
