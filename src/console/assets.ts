@@ -12,8 +12,8 @@ export interface Asset {
 const JS = 'text/javascript; charset=utf-8';
 const CSS = 'text/css; charset=utf-8';
 
-/** The compiled page modules (tsconfig.page.json writes them beside this file). */
-const PAGE_DIR = path.join(__dirname, 'page');
+/** The compiled page modules (tsconfig.page.json writes them there), found the same from dist/console/ and src/console/. */
+const PAGE_DIR = path.resolve(__dirname, '../../dist/console/page');
 
 let cached: Map<string, Asset> | undefined;
 
