@@ -1,11 +1,27 @@
+import * as fs from 'node:fs';
 import * as http from 'node:http';
+import * as path from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { collectErrors, launchChromium, screenshot } from '../helpers/browser';
+import { ARTIFACTS, collectErrors, launchChromium, screenshot } from '../helpers/browser';
 import { freePorts, Proxy, request, startBackend, startProxy } from '../helpers/proc';
 
 /** Keys each /fill request writes into the `big` zone: 200 requests make 10,000 keys. */
 const KEYS_PER_FILL = 50;
+
+/**
+ * Rate-limit and throttle branches as other modules will publish them: the
+ * console renders whatever fields they carry, so a location returning such
+ * a tree stands in for them.
+ */
+const LIMITS_TREE = JSON.stringify({
+  angie: { generation: 1 },
+  http: {
+    limit_reqs: { login: { passed: 30, delayed: 2, rejected: 4 } },
+    limit_conns: { per_ip: { passed: 12, rejected: 1 } },
+    throttle_zones: { scrapers: { key: '10.0.0.7', state: 'throttled', since: '2026-12-01T10:00:00Z', expires: '2026-12-01T10:05:00Z' } },
+  },
+});
 
 function config(port: number, backendPort: number): string {
   const fills = Array.from({ length: KEYS_PER_FILL }, (_, i) => `metric big k$arg_n-${i}=$arg_n;`).join(' ');
@@ -28,6 +44,8 @@ http {
         location /status/ { api /status/; }
         location /console/ { console; }
         location /closed/ { deny all; console api=/status/; }
+        location = /limits-status/ { return 200 '${LIMITS_TREE}'; }
+        location /limits/ { console api=/limits-status/; }
     }
 }
 `;
@@ -135,9 +153,21 @@ it('shows every view and zone, updates numbers, sorts, and stays responsive with
   await waitText(page, '[data-zone="big"] .vrow >> nth=0', (t) => t.startsWith('k0-0'), 'big zone sorted by name');
   const sortMs = Date.now() - started;
   expect(sortMs).toBeLessThan(5000);
+  fs.writeFileSync(path.join(ARTIFACTS, 'sort-10000-keys.txt'), `${sortMs} ms from click to the re-sorted first row\n`);
   expect(errors).toEqual([]);
   await page.close();
 }, 120_000);
+
+it('shows rate limits and throttles generically', async () => {
+  const page = await chromium!.browser.newPage({ viewport: { width: 1280, height: 600 } });
+  const errors = collectErrors(page);
+  await page.goto(`http://127.0.0.1:${port}/limits/#view-limits`);
+  const shown = await waitText(page, '#view-limits', (t) => t.includes('throttle_zones'), 'limits view');
+  for (const text of ['limit_reqs', 'login', 'rejected', 'limit_conns', 'per_ip', 'scrapers', 'throttled', '2026-12-01T10:05:00Z']) expect(shown).toContain(text);
+  await screenshot(page, 'limits');
+  expect(errors).toEqual([]);
+  await page.close();
+}, 60_000);
 
 it('shows a banner when the proxy restarts and reconnects by itself', async () => {
   const page = await chromium!.browser.newPage({ viewport: { width: 1280, height: 700 } });
