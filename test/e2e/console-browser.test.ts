@@ -158,13 +158,33 @@ it('shows every view and zone, updates numbers, sorts, and stays responsive with
   await page.close();
 }, 120_000);
 
-it('shows rate limits and throttles generically', async () => {
+it('shows rate limits and throttles generically; polls at the set interval and pauses while hidden', async () => {
   const page = await chromium!.browser.newPage({ viewport: { width: 1280, height: 600 } });
   const errors = collectErrors(page);
   await page.goto(`http://127.0.0.1:${port}/limits/#view-limits`);
   const shown = await waitText(page, '#view-limits', (t) => t.includes('throttle_zones'), 'limits view');
   for (const text of ['limit_reqs', 'login', 'rejected', 'limit_conns', 'per_ip', 'scrapers', 'throttled', '2026-12-01T10:05:00Z']) expect(shown).toContain(text);
   await screenshot(page, 'limits');
+
+  // The poll interval is the page's field; a hidden tab stops polling and a visible one resumes.
+  const polls = async (): Promise<number> => Number(await page.evaluate(() => document.body.dataset.polls));
+  await page.fill('#interval', '0.2');
+  await page.dispatchEvent('#interval', 'change');
+  const fastFrom = await polls();
+  await page.waitForFunction((n) => Number(document.body.dataset.polls) >= n + 5, fastFrom, { timeout: 20_000 });
+  const setHidden = (hidden: boolean) =>
+    page.evaluate((h) => {
+      Object.defineProperty(document, 'hidden', { value: h, configurable: true });
+      document.dispatchEvent(new Event('visibilitychange'));
+    }, hidden);
+  await setHidden(true);
+  const hiddenAt = await polls();
+  await new Promise((r) => setTimeout(r, 2000));
+  // At most the one poll already in flight when the tab was hidden.
+  expect((await polls()) - hiddenAt).toBeLessThanOrEqual(1);
+  await setHidden(false);
+  const shownAt = await polls();
+  await page.waitForFunction((n) => Number(document.body.dataset.polls) >= n + 2, shownAt, { timeout: 20_000 });
   expect(errors).toEqual([]);
   await page.close();
 }, 60_000);
