@@ -14,7 +14,6 @@ class ZonePanel {
   private readonly history = new SeriesMap();
   private columns: Column[] = [];
   private columnsKey = '';
-  private lastMetrics: Tree = {};
 
   constructor(readonly name: string) {
     this.root = el('div', { class: 'panel zone', 'data-zone': name });
@@ -38,7 +37,6 @@ class ZonePanel {
 
   update(zone: Tree, slab: Tree | undefined, now: number): void {
     const metrics = branch(zone, 'metrics') ?? {};
-    this.lastMetrics = metrics;
     const entries = Object.entries(metrics);
     this.ensureColumns(entries[0]?.[1]);
     const rows: Row[] = entries.map(([key, value]) => {
@@ -55,7 +53,7 @@ class ZonePanel {
       this.detail.select(this.table.selected!);
     }
     const selected = this.detail.selected;
-    if (selected !== undefined) this.detail.update(this.lastMetrics[selected]);
+    if (selected !== undefined) this.detail.update(metrics[selected]);
   }
 
   private ensureColumns(sample: unknown): void {

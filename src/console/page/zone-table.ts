@@ -65,7 +65,6 @@ export class ZoneTable {
     this.columns = columns;
     const grid = `minmax(160px, 2fr) 90px 90px ${columns.map(() => 'minmax(80px, 1fr)').join(' ')}`;
     this.head.style.gridTemplateColumns = grid;
-    this.spacer.style.setProperty('--grid', grid);
     const labels: Array<[string, SortBy]> = [['key', 'name'], ['history', 'rate'], ['rate/s', 'rate'], ...columns.map((c, i): [string, SortBy] => [c.name, i])];
     this.head.replaceChildren(
       ...labels.map(([label, by], i) => {
@@ -93,7 +92,7 @@ export class ZoneTable {
     this.sortAndRender();
   }
 
-  /** The keys in display order (tests and the detail chart's default selection read it). */
+  /** The key shown first: the zone selects it for the detail chart when nothing is selected yet. */
   firstKey(): string | undefined {
     return this.rows[0]?.key;
   }
