@@ -10,13 +10,15 @@ import { freePorts, Proxy, request, startBackend, startProxy } from '../helpers/
 const KEYS_PER_FILL = 50;
 
 /**
- * Rate-limit and throttle branches as other modules will publish them: the
- * console renders whatever fields they carry, so a location returning such
- * a tree stands in for them.
+ * Branches other modules publish (rate limits, throttles, quantile zones):
+ * the console renders whatever fields they carry, so a location returning
+ * such a tree stands in for them.
  */
 const LIMITS_TREE = JSON.stringify({
   angie: { generation: 1 },
+  slabs: { lat_q: { pages: { used: 64, free: 192 } } },
   http: {
+    metric_zones: { lat_q: { discarded: 3, metrics: { '/api': { '0.5': 0.12, '0.95': 0.4, '0.99': 0.9 }, '/img': { '0.5': 0.02, '0.95': 0.05, '0.99': 0.07 } } } },
     limit_reqs: { login: { passed: 30, delayed: 2, rejected: 4 } },
     limit_conns: { per_ip: { passed: 12, rejected: 1 } },
     throttle_zones: { scrapers: { key: '10.0.0.7', state: 'throttled', since: '2026-12-01T10:00:00Z', expires: '2026-12-01T10:05:00Z' } },
@@ -165,6 +167,16 @@ it('shows rate limits and throttles generically; polls at the set interval and p
   const shown = await waitText(page, '#view-limits', (t) => t.includes('throttle_zones'), 'limits view');
   for (const text of ['limit_reqs', 'login', 'rejected', 'limit_conns', 'per_ip', 'scrapers', 'throttled', '2026-12-01T10:05:00Z']) expect(shown).toContain(text);
   await screenshot(page, 'limits');
+
+  // Quantile sets: a p-column per quantile, p-lines for the selected key; discarded and fill from slabs.
+  await page.click('button[data-view="view-metrics"]');
+  await waitText(page, '[data-zone="lat_q"] .vhead', (t) => t.includes('p50') && t.includes('p95') && t.includes('p99'), 'p-columns');
+  await waitText(page, '[data-zone="lat_q"] h2', (t) => t.includes('discarded 3') && t.includes('25.0%'), 'discarded and fill');
+  await page.click('[data-zone="lat_q"] .vrow[data-key="/img"]');
+  await waitText(page, '[data-zone="lat_q"] .detail', (t) => t.includes('/img') && t.includes('p99'), 'p-lines of the clicked key');
+  const clickedAt = Number(await page.evaluate(() => document.body.dataset.polls));
+  await page.waitForFunction((n) => Number(document.body.dataset.polls) >= n + 3, clickedAt, { timeout: 20_000 });
+  await screenshot(page, 'quantiles');
 
   // The poll interval is the page's field; a hidden tab stops polling and a visible one resumes.
   const polls = async (): Promise<number> => Number(await page.evaluate(() => document.body.dataset.polls));
