@@ -1,4 +1,5 @@
 import { apiModule } from './api/module';
+import { consoleModule } from './console/module';
 import type { Builder } from './http/builder';
 import { accessModule } from './http/access-module';
 import { coreHttpModule } from './http/core-module';
@@ -40,6 +41,7 @@ export const MODULES: Array<(b: Builder) => Module> = [
   // Both put their handlers ahead of allow/deny (nginx's preaccess phase); the later one runs first.
   limitConnModule,
   limitReqModule,
+  consoleModule,
   // Last: it serves files in every location no other module gave a content handler.
   staticModule,
 ];

@@ -100,6 +100,12 @@ function setApi(b: Builder, d: Directive, scope: Scope): void {
   };
   b.variables.require('arg_pretty', d.file, d.line, (def) => (a.prettyArg = def));
   loc.content = apiHandler(a);
+  apiLocations(b).push({ loc, path: d.args[0] });
+}
+
+/** Every `api PATH;` location of the load, in config order (the console finds its default here). */
+export function apiLocations(b: Builder): Array<{ loc: LocationConf; path: string }> {
+  return b.moduleState('api', () => []);
 }
 
 /** `api PATH [write=on|off];` — serves the status tree from PATH as JSON (api.md); write=on allows DELETE. */
