@@ -11,6 +11,7 @@ import type { HeaderSetting } from './headers';
 import { proxyPassHandler } from './pass';
 import { PeerPools } from './pools';
 import { PassUrl, parsePassUrl } from './target';
+import { checkBackups } from './balancer-directives';
 import { upstreamDirectives, UpstreamDecl } from './upstream-block';
 import { Upstream, formatAddr } from './upstream';
 import { defineProxyVariables } from './variables';
@@ -85,7 +86,9 @@ function declareUpstream(d: Directive, scope: Scope, state: ProxyState, inner: R
     inner.walk([x], upstreamScope);
   }
   if (decl.servers.length === 0) throw new ConfigError('no servers are inside upstream');
-  state.upstreams.set(name.toLowerCase(), new Upstream(name, decl.servers, { keepalive: decl.keepalive, zone: decl.zone }));
+  checkBackups(decl);
+  const { keepalive, zone, balancer, hashKey } = decl;
+  state.upstreams.set(name.toLowerCase(), new Upstream(name, decl.servers, { keepalive, zone, balancer, hashKey }));
 }
 
 function declarePass(d: Directive, scope: Scope, state: ProxyState): void {
@@ -105,7 +108,7 @@ function declarePass(d: Directive, scope: Scope, state: ProxyState): void {
 export function proxyModule(b: Builder): Module {
   const state = proxyState(b);
   const inner = new Registry();
-  for (const spec of upstreamDirectives(b.warnings)) inner.add(spec);
+  for (const spec of upstreamDirectives(b.warnings, b.variables)) inner.add(spec);
   // nginx's default `proxy_set_header Host $proxy_host;` ($proxy_host is defined in preconfiguration).
   const defaultHost: HeaderSetting = { name: 'Host', lname: 'host', value: ComplexValue.compile('$proxy_host', b.variables, 'default', 0) };
   const directives: DirectiveSpec[] = [
