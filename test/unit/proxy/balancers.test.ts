@@ -53,7 +53,10 @@ describe('least_conn', () => {
     const backup = sel.next(0)!;
     expect(backup.addr).toBe('b:1');
     // b holds a request: c has fewer in flight.
-    expect(up.select().next(1)!.addr).toBe('c:1');
+    const other = up.select();
+    const c = other.next(1)!;
+    expect(c.addr).toBe('c:1');
+    other.free(c, OK, 1);
     sel.free(backup, OK, 1);
     expect(new Set([request(up, {}, 2), request(up, {}, 2)])).toEqual(new Set(['b:1', 'c:1']));
   });
