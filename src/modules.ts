@@ -5,6 +5,7 @@ import { coreHttpModule } from './http/core-module';
 import { headersModule } from './http/headers-module';
 import { logModule } from './http/log-module';
 import { rewriteModule } from './http/rewrite-module';
+import { sslModule } from './http/ssl-module';
 import type { Module } from './module';
 import { metricModule } from './metric/module';
 import { mainModule } from './process/directives';
@@ -19,6 +20,7 @@ import { statusModule } from './status/module';
 export const MODULES: Array<(b: Builder) => Module> = [
   mainModule,
   coreHttpModule,
+  sslModule,
   rewriteModule,
   accessModule,
   headersModule,

@@ -5,6 +5,8 @@ export interface ListenConf {
   host: string; // '' = all addresses
   port: number;
   defaultServer: boolean;
+  /** `listen ... ssl`: TLS is terminated on this socket. */
+  ssl?: boolean;
   file: string;
   line: number;
 }
@@ -54,6 +56,8 @@ export class ServerConf {
   maxHeaderBytes = 16 * 1024;
   clientMaxBodySize = 1024 * 1024;
   statusZone?: string;
+  /** The server's TLS settings (certificates, protocols) when it listens with `ssl`. */
+  tls?: import('node:tls').SecureContextOptions;
 
   constructor(
     readonly scope: Scope,

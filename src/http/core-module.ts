@@ -43,12 +43,14 @@ function parseListen(d: Directive, server: ServerConf): void {
   const port = Number(portText);
   if (!/^\d+$/.test(portText) || port < 1 || port > 65535) throw new ConfigError(`invalid port in "${addr}" of the "listen" directive`);
   let defaultServer = false;
+  let ssl = false;
   for (const p of d.args.slice(1)) {
     if (p === 'default_server' || p === 'default') defaultServer = true;
+    else if (p === 'ssl') ssl = true;
     else if (p === 'reuseport' || p.startsWith('backlog=') || p === 'deferred' || p.startsWith('so_keepalive=')) continue;
     else throw new ConfigError(`invalid parameter "${p}"`);
   }
-  server.listens.push({ host, port, defaultServer, file: d.file, line: d.line });
+  server.listens.push({ host, port, defaultServer, ssl, file: d.file, line: d.line });
 }
 
 function parseLocation(d: Directive): { modifier: LocationModifier; name: string } {

@@ -1,9 +1,11 @@
 import * as http from 'node:http';
+import * as https from 'node:https';
 import type { Socket } from 'node:net';
+import * as tls from 'node:tls';
 import { inTurn, noteAccepted, noteTunnel, staleWithoutRequest } from './in-turn';
 import { handleRequest } from './pipeline';
 import type { Runtime } from './runtime';
-import type { ListenGroup } from './servers';
+import { ListenGroup, normalizeHost } from './servers';
 
 const CLIENT_ERRORS: Record<string, string> = {
   HPE_HEADER_OVERFLOW: '431 Request Header Fields Too Large',
@@ -52,18 +54,40 @@ function onClientError(err: NodeJS.ErrnoException, socket: Socket): void {
   socket.end(`HTTP/1.1 ${status}\r\nContent-Type: text/html\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
 }
 
+/**
+ * TLS options of an `ssl` address: the default server's settings, and SNI
+ * choosing the server (its certificates) by server_name as nginx does.
+ */
+function tlsOptions(group: ListenGroup): https.ServerOptions {
+  const fallback = group.defaultServer.tls;
+  const contexts = new Map<unknown, tls.SecureContext>();
+  const contextOf = (options: tls.SecureContextOptions | undefined): tls.SecureContext | undefined => {
+    if (options === undefined) return undefined;
+    let ctx = contexts.get(options);
+    if (ctx === undefined) contexts.set(options, (ctx = tls.createSecureContext(options)));
+    return ctx;
+  };
+  return {
+    ...fallback,
+    // The handshake must finish within the default server's client_header_timeout, like the head after it.
+    handshakeTimeout: group.defaultServer.clientHeaderTimeoutMs,
+    SNICallback: (servername, cb) => cb(null, contextOf(group.select(normalizeHost(servername)).server.tls ?? fallback)),
+  };
+}
+
 function createServer(rt: Runtime, group: ListenGroup, draining: () => boolean): http.Server {
   const ka = group.defaultServer.keepaliveTimeoutMs;
   // As in nginx, the default server of the address decides until the Host header is read.
   const headersTimeout = group.defaultServer.clientHeaderTimeoutMs;
-  const server = http.createServer(
-    {
-      keepAliveTimeout: ka > 0 ? ka : 1,
-      requestTimeout: 0,
-      headersTimeout,
-      connectionsCheckingInterval: checkingInterval(headersTimeout),
-      maxHeaderSize: group.defaultServer.maxHeaderBytes,
-    },
+  const options: http.ServerOptions = {
+    keepAliveTimeout: ka > 0 ? ka : 1,
+    requestTimeout: 0,
+    headersTimeout,
+    connectionsCheckingInterval: checkingInterval(headersTimeout),
+    maxHeaderSize: group.defaultServer.maxHeaderBytes,
+  };
+  const create = group.ssl ? (h: http.RequestListener) => https.createServer({ ...options, ...tlsOptions(group) }, h) : (h: http.RequestListener) => http.createServer(options, h);
+  const server = create(
     (req, res) =>
       inTurn(req.socket, res, () => {
         // While draining, answer what is in flight and close: the connection must not outlive the worker.
@@ -106,11 +130,14 @@ export class Listeners {
   async listen(): Promise<void> {
     for (const group of this.rt.listens.values()) {
       const server = createServer(this.rt, group, () => this.draining);
-      server.on('connection', (socket: Socket) => {
+      // With TLS, requests ride the TLS socket: that is the connection to track once the handshake is done.
+      server.on(group.ssl ? 'secureConnection' : 'connection', (socket: Socket) => {
         noteAccepted(socket, group.defaultServer.clientHeaderTimeoutMs);
         this.sockets.add(socket);
         socket.once('close', () => this.sockets.delete(socket));
       });
+      // A failed handshake (garbage, a refused protocol) closes that connection only.
+      server.on('tlsClientError', (_err: Error, socket: tls.TLSSocket) => socket.destroy());
       this.servers.push(server);
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
