@@ -6,6 +6,7 @@ import { inTurn, noteAccepted, noteTunnel, staleWithoutRequest } from './in-turn
 import { handleRequest } from './pipeline';
 import type { Runtime } from './runtime';
 import { ListenGroup, normalizeHost } from './servers';
+import { clientHelloServerName } from './sni';
 
 const CLIENT_ERRORS: Record<string, string> = {
   HPE_HEADER_OVERFLOW: '431 Request Header Fields Too Large',
@@ -54,25 +55,51 @@ function onClientError(err: NodeJS.ErrnoException, socket: Socket): void {
   socket.end(`HTTP/1.1 ${status}\r\nContent-Type: text/html\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
 }
 
-/**
- * TLS options of an `ssl` address: the default server's settings, and SNI
- * choosing the server (its certificates) by server_name as nginx does.
- */
+/** TLS options of an `ssl` address: the default server's settings (a client without SNI gets them). */
 function tlsOptions(group: ListenGroup): https.ServerOptions {
-  const fallback = group.defaultServer.tls;
-  const contexts = new Map<unknown, tls.SecureContext>();
-  const contextOf = (options: tls.SecureContextOptions | undefined): tls.SecureContext | undefined => {
-    if (options === undefined) return undefined;
+  // The handshake must finish within the default server's client_header_timeout, like the head after it.
+  return { ...group.defaultServer.tls, handshakeTimeout: group.defaultServer.clientHeaderTimeoutMs };
+}
+
+type TlsServer = https.Server & { _sharedCreds: tls.SecureContext };
+
+/**
+ * SNI chooses the server, and with it every certificate it has (RSA and
+ * ECDSA), as nginx does. Node's SNICallback switches in only one
+ * certificate of the chosen context and leaves the default server's other
+ * key types in place, so the choice is made before Node's TLS socket
+ * exists: the first bytes are read, their ClientHello's name picks the
+ * context the socket is created with, and the bytes are put back.
+ */
+function chooseCertificatesBySni(server: https.Server, group: ListenGroup): void {
+  const tlsServer = server as TlsServer;
+  const createTlsSocket = server.listeners('connection').find((l) => l.name === 'tlsConnectionListener');
+  if (createTlsSocket === undefined) throw new Error('node:tls has no tlsConnectionListener to wrap');
+  server.removeListener('connection', createTlsSocket as (s: Socket) => void);
+  const contexts = new Map<tls.SecureContextOptions, tls.SecureContext>([[group.defaultServer.tls!, tlsServer._sharedCreds]]);
+  const contextOf = (options: tls.SecureContextOptions): tls.SecureContext => {
     let ctx = contexts.get(options);
     if (ctx === undefined) contexts.set(options, (ctx = tls.createSecureContext(options)));
     return ctx;
   };
-  return {
-    ...fallback,
-    // The handshake must finish within the default server's client_header_timeout, like the head after it.
-    handshakeTimeout: group.defaultServer.clientHeaderTimeoutMs,
-    SNICallback: (servername, cb) => cb(null, contextOf(group.select(normalizeHost(servername)).server.tls ?? fallback)),
-  };
+  const timeoutMs = group.defaultServer.clientHeaderTimeoutMs;
+  server.prependListener('connection', (socket: Socket) => {
+    socket.setTimeout(timeoutMs, () => socket.destroy());
+    socket.on('error', () => socket.destroy());
+    socket.once('data', (first: Buffer) => {
+      socket.pause();
+      socket.setTimeout(0);
+      socket.unshift(first);
+      const chosen = group.select(normalizeHost(clientHelloServerName(first))).server.tls ?? group.defaultServer.tls!;
+      const shared = tlsServer._sharedCreds;
+      tlsServer._sharedCreds = contextOf(chosen);
+      try {
+        createTlsSocket.call(server, socket);
+      } finally {
+        tlsServer._sharedCreds = shared;
+      }
+    });
+  });
 }
 
 function createServer(rt: Runtime, group: ListenGroup, draining: () => boolean): http.Server {
@@ -98,6 +125,7 @@ function createServer(rt: Runtime, group: ListenGroup, draining: () => boolean):
   // Node keeps only the first 2000 headers and drops the rest silently; a proxy must pass the head
   // whole (nginx has no count limit). maxHeaderSize bounds it.
   server.maxHeadersCount = 0;
+  if (group.ssl) chooseCertificatesBySni(server as unknown as https.Server, group);
   server.on('clientError', onClientError);
   for (const hook of rt.connectionHooks) server.on('connection', hook);
   server.on('upgrade', (req: http.IncomingMessage, socket: Socket, head: Buffer) => {
