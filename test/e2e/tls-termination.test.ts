@@ -4,7 +4,7 @@ import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeCert } from '../helpers/certs';
-import { freePorts, makePrefix, Proxy, runCli, startProxy } from '../helpers/proc';
+import { freePorts, getJson, makePrefix, Proxy, runCli, startProxy } from '../helpers/proc';
 import { waitFor } from '../helpers/sys';
 
 /**
@@ -19,6 +19,7 @@ let proxy: Proxy;
 let dir: string;
 let port: number;
 let only13: number;
+let api: number;
 const certs: Record<string, { cert: string; key: string }> = {};
 
 const RSA_ONLY: tls.ConnectionOptions = { sigalgs: 'rsa_pss_rsae_sha256:rsa_pkcs1_sha256' };
@@ -28,6 +29,12 @@ const REPORT = '"$server_name|$ssl_protocol|$ssl_cipher|$ssl_server_name|$https|
 function config(): string {
   return `worker_processes 2;
 http {
+  metric_zone tls:1m count;
+  metric tls "$ssl_protocol $scheme" on=request;
+  server {
+    listen 127.0.0.1:${api};
+    location /status/ { api /status/; }
+  }
   server {
     listen 127.0.0.1:${port} ssl;
     server_name a.test;
@@ -74,8 +81,8 @@ beforeAll(async () => {
   certs.b = makeCert(dir, 'b', 'b.test');
   certs.cRsa = makeCert(dir, 'c-rsa', 'c.test');
   certs.cEc = makeCert(dir, 'c-ec', 'c.test ec', 'ec');
-  [port, only13] = await freePorts(2);
-  proxy = await startProxy(config(), [port, only13]);
+  [port, only13, api] = await freePorts(3);
+  proxy = await startProxy(config(), [port, only13, api]);
 }, 60_000);
 
 afterAll(async () => {
@@ -137,6 +144,18 @@ describe('TLS termination', () => {
     expect((await get(only13, 'x.test')).body.split('|')[1]).toBe('TLSv1.3');
     expect((await get(port, 'a.test', { maxVersion: 'TLSv1.2' })).body.split('|')[1]).toBe('TLSv1.2');
   }, 30_000);
+
+  it('$ssl_protocol and $scheme key metrics: handshakes counted by protocol', async () => {
+    await get(port, 'a.test', { maxVersion: 'TLSv1.2' });
+    await get(port, 'a.test');
+    type Zone = { metrics: Record<string, number> };
+    const zone = await waitFor(async () => {
+      const z = (await getJson(`http://127.0.0.1:${api}/status/http/metric_zones/tls`)) as Zone;
+      return (z.metrics['TLSv1.2 https'] ?? 0) >= 1 && (z.metrics['TLSv1.3 https'] ?? 0) >= 1 ? z : undefined;
+    }, 30_000, 'TLS metrics');
+    // The plain API listener's own requests have no protocol.
+    expect(Object.keys(zone.metrics).filter((k) => !/^TLSv1\.[23] https$/.test(k))).toEqual([' http']);
+  }, 40_000);
 
   it('garbage instead of a ClientHello closes that connection; the workers keep serving', async () => {
     const pidsBefore = new Set<string>();
