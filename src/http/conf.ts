@@ -58,6 +58,8 @@ export class ServerConf {
   statusZone?: string;
   /** The server's TLS settings (certificates, protocols) when it listens with `ssl`. */
   tls?: import('node:tls').SecureContextOptions;
+  /** ssl_verify_client: whether the handshake asks for a client certificate, and what a request needs. */
+  tlsVerifyClient: 'off' | 'on' | 'optional' | 'optional_no_ca' = 'off';
 
   constructor(
     readonly scope: Scope,

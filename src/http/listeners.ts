@@ -61,7 +61,7 @@ function tlsOptions(group: ListenGroup): https.ServerOptions {
   return { ...group.defaultServer.tls, handshakeTimeout: group.defaultServer.clientHeaderTimeoutMs };
 }
 
-type TlsServer = https.Server & { _sharedCreds: tls.SecureContext };
+type TlsServer = https.Server & { _sharedCreds: tls.SecureContext; requestCert: boolean; rejectUnauthorized: boolean };
 
 /**
  * SNI chooses the server, and with it every certificate it has (RSA and
@@ -90,9 +90,13 @@ function chooseCertificatesBySni(server: https.Server, group: ListenGroup): void
       socket.pause();
       socket.setTimeout(0);
       socket.unshift(first);
-      const chosen = group.select(normalizeHost(clientHelloServerName(first))).server.tls ?? group.defaultServer.tls!;
+      const named = group.select(normalizeHost(clientHelloServerName(first))).server;
+      const chosen = named.tls !== undefined ? named : group.defaultServer;
       const shared = tlsServer._sharedCreds;
-      tlsServer._sharedCreds = contextOf(chosen);
+      tlsServer._sharedCreds = contextOf(chosen.tls!);
+      // ssl_verify_client asks for a certificate; a missing or bad one is the request's 400, not a failed handshake.
+      tlsServer.requestCert = chosen.tlsVerifyClient !== 'off';
+      tlsServer.rejectUnauthorized = false;
       try {
         createTlsSocket.call(server, socket);
       } finally {

@@ -10,6 +10,7 @@ import type { Module } from '../module';
 import type { Builder } from './builder';
 import type { HttpContext } from './context';
 import type { ServerConf } from './conf';
+import { VERIFY_MODES, VerifyClient, checkClientCertificate, defineClientVariables } from './ssl-verify';
 
 /**
  * TLS termination (nginx's ngx_http_ssl_module, the part Node's TLS maps
@@ -29,9 +30,11 @@ interface SslLevelConf {
   preferServerCiphers?: boolean;
   sessionTimeoutS?: number;
   sessionTickets?: boolean;
+  clientCertificate?: { file: string; line: number; path: string };
+  verifyClient?: VerifyClient;
 }
 
-type SslConf = Required<SslLevelConf>;
+type SslConf = Required<Omit<SslLevelConf, 'clientCertificate'>> & Pick<SslLevelConf, 'clientCertificate'>;
 
 /** nginx's defaults (1.22): TLSv1.2 and TLSv1.3 on, HIGH:!aNULL:!MD5, 5 minute sessions, tickets on. */
 const DEFAULTS: SslConf = {
@@ -42,6 +45,7 @@ const DEFAULTS: SslConf = {
   preferServerCiphers: false,
   sessionTimeoutS: 300,
   sessionTickets: true,
+  verifyClient: 'off',
 };
 
 const PROTOCOLS: readonly tls.SecureVersion[] = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'];
@@ -84,6 +88,18 @@ function sslDirectives(): DirectiveSpec[] {
     { name: 'ssl_ciphers', contexts: where, args: '1', unique: true, set: (d, scope) => void (levelConf(scope).ciphers = d.args[0]) },
     { name: 'ssl_prefer_server_ciphers', contexts: where, args: '1', unique: true, set: (d, scope) => void (levelConf(scope).preferServerCiphers = flag(d)) },
     { name: 'ssl_session_tickets', contexts: where, args: '1', unique: true, set: (d, scope) => void (levelConf(scope).sessionTickets = flag(d)) },
+    {
+      name: 'ssl_client_certificate', contexts: where, args: '1', unique: true,
+      set: (d, scope) => void (levelConf(scope).clientCertificate = { file: d.file, line: d.line, path: d.args[0] }),
+    },
+    {
+      name: 'ssl_verify_client', contexts: where, args: '1', unique: true,
+      set: (d, scope) => {
+        const mode = VERIFY_MODES.find((m) => m === d.args[0]);
+        if (mode === undefined) throw new ConfigError(`invalid value "${d.args[0]}" in "${d.name}" directive, it must be "on", "off", "optional" or "optional_no_ca"`);
+        levelConf(scope).verifyClient = mode;
+      },
+    },
     { name: 'ssl_session_cache', contexts: where, args: '1..2', unique: true, set: (d) => checkSessionCache(d) },
     {
       name: 'ssl_session_timeout', contexts: where, args: '1', unique: true,
@@ -109,6 +125,8 @@ function mergeSsl(parent: unknown, child: unknown): SslConf {
     preferServerCiphers: c.preferServerCiphers ?? p.preferServerCiphers,
     sessionTimeoutS: c.sessionTimeoutS ?? p.sessionTimeoutS,
     sessionTickets: c.sessionTickets ?? p.sessionTickets,
+    clientCertificate: c.clientCertificate ?? p.clientCertificate,
+    verifyClient: c.verifyClient ?? p.verifyClient,
   };
 }
 
@@ -160,6 +178,7 @@ function secureContextOf(server: ServerConf, conf: SslConf, confDir: string, lis
     honorCipherOrder: conf.preferServerCiphers,
     sessionTimeout: conf.sessionTimeoutS,
     secureOptions: conf.sessionTickets ? 0 : cryptoConstants.SSL_OP_NO_TICKET,
+    ...clientCaOption(conf, confDir, server),
   };
   try {
     tls.createSecureContext(options);
@@ -167,6 +186,20 @@ function secureContextOf(server: ServerConf, conf: SslConf, confDir: string, lis
     throw new ConfigError(`invalid TLS settings in server: ${(e as Error).message}`, server.file, server.line);
   }
   return options;
+}
+
+/** The CAs client certificates are checked against (ssl_verify_client on|optional needs them, as nginx). */
+function clientCaOption(conf: SslConf, confDir: string, server: ServerConf): { ca?: Buffer } {
+  const ca = conf.clientCertificate;
+  if (ca === undefined) {
+    if (conf.verifyClient === 'on' || conf.verifyClient === 'optional') throw new ConfigError('no ssl_client_certificate for ssl_verify_client', server.file, server.line);
+    return {};
+  }
+  try {
+    return { ca: readPem('client certificate', path.resolve(confDir, ca.path)) };
+  } catch (e) {
+    throw (e as ConfigError).at(ca.file, ca.line);
+  }
 }
 
 function tlsSocket(r: HttpContext): tls.TLSSocket | undefined {
@@ -184,6 +217,7 @@ function defineSslVariables(b: Builder): void {
   });
   v.define('https', (r) => (tlsSocket(r) !== undefined ? 'on' : ''));
   v.define('scheme', (r) => (tlsSocket(r) !== undefined ? 'https' : 'http'));
+  defineClientVariables(v, tlsSocket);
 }
 
 export function sslModule(): Module {
@@ -197,8 +231,11 @@ export function sslModule(): Module {
       for (const server of b.servers) {
         const listen = server.listens.find((l) => l.ssl);
         if (listen === undefined) continue;
-        server.tls = secureContextOf(server, server.root.conf[NAME] as SslConf, confDir, listen);
+        const conf = server.root.conf[NAME] as SslConf;
+        server.tls = secureContextOf(server, conf, confDir, listen);
+        server.tlsVerifyClient = conf.verifyClient;
       }
+      b.phases.serverRewrite.push((r) => checkClientCertificate(r, tlsSocket(r)));
     },
   };
 }

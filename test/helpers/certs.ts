@@ -22,3 +22,14 @@ export function makeCert(dir: string, name: string, cn: string, kind: 'rsa' | 'e
   fs.chmodSync(key, 0o600);
   return { cert, key };
 }
+
+/** A client certificate for `subj` (e.g. `/O=Org/CN=client`) signed by the CA `ca` (made by makeCert). */
+export function makeSignedCert(dir: string, name: string, subj: string, ca: { cert: string; key: string }): { cert: string; key: string } {
+  requireOpenssl();
+  const cert = path.join(dir, `${name}.crt`);
+  const key = path.join(dir, `${name}.key`);
+  const csr = path.join(dir, `${name}.csr`);
+  execFileSync('openssl', ['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', csr, '-subj', subj], { stdio: 'ignore' });
+  execFileSync('openssl', ['x509', '-req', '-in', csr, '-CA', ca.cert, '-CAkey', ca.key, '-CAcreateserial', '-out', cert, '-days', '2'], { stdio: 'ignore' });
+  return { cert, key };
+}
