@@ -155,6 +155,8 @@ export class Listeners {
   private readonly servers: http.Server[] = [];
   /** Every accepted connection still open, upgraded ones (tunnels) included. */
   private readonly sockets = new Set<Socket>();
+  /** TLS connections still before or in their handshake: only a fast stop cuts them (timeouts bound the rest). */
+  private readonly handshaking = new Set<Socket>();
   private draining = false;
 
   constructor(private readonly rt: Runtime) {}
@@ -168,6 +170,7 @@ export class Listeners {
         this.sockets.add(socket);
         socket.once('close', () => this.sockets.delete(socket));
       });
+      if (group.ssl) this.trackHandshakes(server);
       // A failed handshake (garbage, a refused protocol) closes that connection only.
       server.on('tlsClientError', (_err: Error, socket: tls.TLSSocket) => socket.destroy());
       this.servers.push(server);
@@ -179,6 +182,16 @@ export class Listeners {
         });
       });
     }
+  }
+
+  private trackHandshakes(server: http.Server): void {
+    server.on('connection', (raw: Socket) => {
+      this.handshaking.add(raw);
+      raw.once('close', () => this.handshaking.delete(raw));
+    });
+    server.on('secureConnection', (socket: tls.TLSSocket & { _parent?: Socket }) => {
+      if (socket._parent !== undefined) this.handshaking.delete(socket._parent);
+    });
   }
 
   /**
@@ -211,5 +224,6 @@ export class Listeners {
   cut(): void {
     for (const s of this.servers) s.closeAllConnections();
     for (const socket of this.sockets) socket.destroy();
+    for (const socket of this.handshaking) socket.destroy();
   }
 }

@@ -26,6 +26,21 @@ const RSA_ONLY: tls.ConnectionOptions = { sigalgs: 'rsa_pss_rsae_sha256:rsa_pkcs
 
 const REPORT = '"$server_name|$ssl_protocol|$ssl_cipher|$ssl_server_name|$https|$scheme|$pid"';
 
+/** A server on the shared TLS port with an RSA and an ECDSA certificate. */
+function dualCertServer(name: string, extra = ''): string {
+  const [rsa, ec] = [certs[`${name}Rsa`], certs[`${name}Ec`]];
+  return `server {
+    listen 127.0.0.1:${port} ssl;
+    server_name ${name}.test;
+    ssl_certificate ${rsa.cert};
+    ssl_certificate_key ${rsa.key};
+    ssl_certificate ${ec.cert};
+    ssl_certificate_key ${ec.key};
+    ${extra}
+    location / { return 200 ${REPORT}; }
+  }`;
+}
+
 function config(): string {
   return `worker_processes 2;
 http {
@@ -35,19 +50,7 @@ http {
     listen 127.0.0.1:${api};
     location /status/ { api /status/; }
   }
-  server {
-    listen 127.0.0.1:${port} ssl;
-    server_name a.test;
-    ssl_certificate ${certs.aRsa.cert};
-    ssl_certificate_key ${certs.aRsa.key};
-    ssl_certificate ${certs.aEc.cert};
-    ssl_certificate_key ${certs.aEc.key};
-    ssl_session_cache shared:SSL:10m;
-    ssl_session_timeout 10m;
-    ssl_session_tickets off;
-    ssl_prefer_server_ciphers on;
-    location / { return 200 ${REPORT}; }
-  }
+  ${dualCertServer('a', 'ssl_session_cache shared:SSL:10m; ssl_session_timeout 10m; ssl_session_tickets off; ssl_prefer_server_ciphers on;')}
   server {
     listen 127.0.0.1:${port} ssl;
     server_name b.test;
@@ -55,15 +58,7 @@ http {
     ssl_certificate_key ${dir}/b.key;
     location / { return 200 ${REPORT}; }
   }
-  server {
-    listen 127.0.0.1:${port} ssl;
-    server_name c.test;
-    ssl_certificate ${certs.cRsa.cert};
-    ssl_certificate_key ${certs.cRsa.key};
-    ssl_certificate ${certs.cEc.cert};
-    ssl_certificate_key ${certs.cEc.key};
-    location / { return 200 ${REPORT}; }
-  }
+  ${dualCertServer('c')}
   server {
     listen 127.0.0.1:${only13} ssl;
     ssl_certificate ${dir}/b.crt;
@@ -179,6 +174,21 @@ describe('TLS termination', () => {
     expect((await runCli(['-p', proxy.prefix, '-c', proxy.conf, '-s', 'reload'])).code).toBe(0);
     await waitFor(async () => ((await get(port, 'b.test')).cn === 'b.test renewed' ? true : undefined), 60_000, 'the renewed certificate');
   }, 90_000);
+});
+
+describe('stopping', () => {
+  it('a fast stop cuts a connection that never finished its handshake', async () => {
+    const silent = net.connect(port, '127.0.0.1');
+    silent.on('error', () => undefined);
+    const closed = new Promise<void>((resolve) => silent.once('close', () => resolve()));
+    await new Promise<void>((resolve) => silent.once('connect', () => resolve()));
+    await get(port, 'a.test');
+    const started = Date.now();
+    // client_header_timeout is 60 s: only the cut ends the silent connection this soon.
+    await proxy.stop('SIGTERM');
+    await closed;
+    expect(Date.now() - started).toBeLessThan(30_000);
+  }, 60_000);
 });
 
 describe('TLS config errors', () => {

@@ -1,8 +1,8 @@
 import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { canConnect } from './proc';
 
 /** The real nginx (Debian nginx-light) as a reference to compare with. */
 
@@ -16,17 +16,6 @@ export interface RefNginx {
 /** Fails (never skips) when nginx is missing, with the command that installs it. */
 export function requireNginx(): void {
   if (!fs.existsSync(NGINX)) throw new Error(`${NGINX} is missing: apt-get install -y nginx-light`);
-}
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect(port, '127.0.0.1');
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
 }
 
 /**
