@@ -11,6 +11,7 @@ import { logModule } from './http/log-module';
 import { mapModule } from './http/map-module';
 import { rewriteModule } from './http/rewrite-module';
 import { staticModule } from './http/static-module';
+import { sslModule } from './http/ssl-module';
 import type { Module } from './module';
 import { metricModule } from './metric/module';
 import { mainModule } from './process/directives';
@@ -26,6 +27,7 @@ import { statusModule } from './status/module';
 export const MODULES: Array<(b: Builder) => Module> = [
   mainModule,
   coreHttpModule,
+  sslModule,
   mapModule,
   rewriteModule,
   errorPageModule,

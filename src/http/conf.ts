@@ -5,6 +5,8 @@ export interface ListenConf {
   host: string; // '' = all addresses
   port: number;
   defaultServer: boolean;
+  /** `listen ... ssl`: TLS is terminated on this socket. */
+  ssl?: boolean;
   file: string;
   line: number;
 }
@@ -55,6 +57,10 @@ export class ServerConf {
   maxHeaderBytes = 16 * 1024;
   clientMaxBodySize = 1024 * 1024;
   statusZone?: string;
+  /** The server's TLS settings (certificates, protocols) when it listens with `ssl`. */
+  tls?: import('node:tls').SecureContextOptions;
+  /** ssl_verify_client: whether the handshake asks for a client certificate, and what a request needs. */
+  tlsVerifyClient: 'off' | 'on' | 'optional' | 'optional_no_ca' = 'off';
 
   constructor(
     readonly scope: Scope,

@@ -45,13 +45,15 @@ function parseListen(d: Directive, server: ServerConf): void {
 /** The parameters after the address: `default_server`; `backlog=N`, `reuseport`, ... accepted (the OS defaults apply). */
 function listenParams(d: Directive, server: ServerConf, host: string, port: number): void {
   let defaultServer = false;
+  let ssl = false;
   for (const p of d.args.slice(1)) {
     if (p === 'default_server' || p === 'default') defaultServer = true;
     else if (p.startsWith('backlog=') && !/^backlog=-?\d+$/.test(p)) throw new ConfigError(`invalid backlog "${p.slice(8)}"`);
+    else if (p === 'ssl') ssl = true;
     else if (p === 'reuseport' || p.startsWith('backlog=') || p === 'deferred' || p.startsWith('so_keepalive=')) continue;
     else throw new ConfigError(`invalid parameter "${p}"`);
   }
-  server.listens.push({ host, port, defaultServer, file: d.file, line: d.line });
+  server.listens.push({ host, port, defaultServer, ssl, file: d.file, line: d.line });
 }
 
 function parseLocation(d: Directive): { modifier: LocationModifier; name: string } {

@@ -1,11 +1,15 @@
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as net from 'node:net';
+import * as https from 'node:https';
 import type { Socket } from 'node:net';
+import * as tls from 'node:tls';
 import { inTurn, noteAccepted, noteTunnel, staleWithoutRequest } from './in-turn';
 import { handleRequest } from './pipeline';
 import type { Runtime } from './runtime';
-import type { ListenGroup } from './servers';
+import { validateHost } from './request-host';
+import { ListenGroup } from './servers';
+import { clientHelloServerName } from './sni';
 
 const CLIENT_ERRORS: Record<string, string> = {
   HPE_HEADER_OVERFLOW: '431 Request Header Fields Too Large',
@@ -58,18 +62,70 @@ function answerAndClose(socket: Socket, status: string): void {
   socket.end(`HTTP/1.1 ${status}\r\nContent-Type: text/html\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
 }
 
+/** TLS options of an `ssl` address: the default server's settings (a client without SNI gets them). */
+function tlsOptions(group: ListenGroup): https.ServerOptions {
+  // The handshake must finish within the default server's client_header_timeout, like the head after it.
+  return { ...group.defaultServer.tls, handshakeTimeout: group.defaultServer.clientHeaderTimeoutMs };
+}
+
+type TlsServer = https.Server & { _sharedCreds: tls.SecureContext; requestCert: boolean; rejectUnauthorized: boolean };
+
+/**
+ * SNI chooses the server, and with it every certificate it has (RSA and
+ * ECDSA), as nginx does. Node's SNICallback switches in only one
+ * certificate of the chosen context and leaves the default server's other
+ * key types in place, so the choice is made before Node's TLS socket
+ * exists: the first bytes are read, their ClientHello's name picks the
+ * context the socket is created with, and the bytes are put back.
+ */
+function chooseCertificatesBySni(server: https.Server, group: ListenGroup): void {
+  const tlsServer = server as TlsServer;
+  const createTlsSocket = server.listeners('connection').find((l) => l.name === 'tlsConnectionListener');
+  if (createTlsSocket === undefined) throw new Error('node:tls has no tlsConnectionListener to wrap');
+  server.removeListener('connection', createTlsSocket as (s: Socket) => void);
+  const contexts = new Map<tls.SecureContextOptions, tls.SecureContext>([[group.defaultServer.tls!, tlsServer._sharedCreds]]);
+  const contextOf = (options: tls.SecureContextOptions): tls.SecureContext => {
+    let ctx = contexts.get(options);
+    if (ctx === undefined) contexts.set(options, (ctx = tls.createSecureContext(options)));
+    return ctx;
+  };
+  const timeoutMs = group.defaultServer.clientHeaderTimeoutMs;
+  server.prependListener('connection', (socket: Socket) => {
+    socket.setTimeout(timeoutMs, () => socket.destroy());
+    socket.on('error', () => socket.destroy());
+    socket.once('data', (first: Buffer) => {
+      socket.pause();
+      socket.setTimeout(0);
+      socket.unshift(first);
+      const named = group.select(validateHost(clientHelloServerName(first)) ?? '').server;
+      const chosen = named.tls !== undefined ? named : group.defaultServer;
+      const shared = tlsServer._sharedCreds;
+      tlsServer._sharedCreds = contextOf(chosen.tls!);
+      // ssl_verify_client asks for a certificate; a missing or bad one is the request's 400, not a failed handshake.
+      tlsServer.requestCert = chosen.tlsVerifyClient !== 'off';
+      tlsServer.rejectUnauthorized = false;
+      try {
+        createTlsSocket.call(server, socket);
+      } finally {
+        tlsServer._sharedCreds = shared;
+      }
+    });
+  });
+}
+
 function createServer(rt: Runtime, group: ListenGroup, draining: () => boolean): http.Server {
   const ka = group.defaultServer.keepaliveTimeoutMs;
   // As in nginx, the default server of the address decides until the Host header is read.
   const headersTimeout = group.defaultServer.clientHeaderTimeoutMs;
-  const server = http.createServer(
-    {
-      keepAliveTimeout: ka > 0 ? ka : 1,
-      requestTimeout: 0,
-      headersTimeout,
-      connectionsCheckingInterval: checkingInterval(headersTimeout),
-      maxHeaderSize: group.defaultServer.maxHeaderBytes,
-    },
+  const options: http.ServerOptions = {
+    keepAliveTimeout: ka > 0 ? ka : 1,
+    requestTimeout: 0,
+    headersTimeout,
+    connectionsCheckingInterval: checkingInterval(headersTimeout),
+    maxHeaderSize: group.defaultServer.maxHeaderBytes,
+  };
+  const create = group.ssl ? (h: http.RequestListener) => https.createServer({ ...options, ...tlsOptions(group) }, h) : (h: http.RequestListener) => http.createServer(options, h);
+  const server = create(
     (req, res) =>
       inTurn(req.socket, res, () => {
         // While draining, answer what is in flight and close: the connection must not outlive the worker.
@@ -80,6 +136,7 @@ function createServer(rt: Runtime, group: ListenGroup, draining: () => boolean):
   // Node keeps only the first 2000 headers and drops the rest silently; a proxy must pass the head
   // whole (nginx has no count limit). maxHeaderSize bounds it.
   server.maxHeadersCount = 0;
+  if (group.ssl) chooseCertificatesBySni(server as unknown as https.Server, group);
   server.on('clientError', onClientError);
   // A proxy without a CONNECT method: nginx parses the request and answers 400 (Node would just close).
   server.on('connect', (_req: http.IncomingMessage, socket: Socket) => {
@@ -124,6 +181,8 @@ export class Listeners {
   private readonly servers: http.Server[] = [];
   /** Every accepted connection still open, upgraded ones (tunnels) included. */
   private readonly sockets = new Set<Socket>();
+  /** TLS connections still before or in their handshake: only a fast stop cuts them (timeouts bound the rest). */
+  private readonly handshaking = new Set<Socket>();
   private draining = false;
 
   constructor(private readonly rt: Runtime) {}
@@ -131,7 +190,8 @@ export class Listeners {
   async listen(): Promise<void> {
     for (const group of this.rt.listens.values()) {
       const server = createServer(this.rt, group, () => this.draining);
-      server.on('connection', (socket: Socket) => {
+      // With TLS, requests ride the TLS socket: that is the connection to track once the handshake is done.
+      server.on(group.ssl ? 'secureConnection' : 'connection', (socket: Socket) => {
         // Node caches a socket's addresses on first read; read now, they outlive the socket (aborted
         // requests, tunnels) for $remote_addr, $server_addr and their ports in the log phase.
         void socket.remoteAddress;
@@ -140,6 +200,9 @@ export class Listeners {
         this.sockets.add(socket);
         socket.once('close', () => this.sockets.delete(socket));
       });
+      if (group.ssl) this.trackHandshakes(server);
+      // A failed handshake (garbage, a refused protocol) closes that connection only.
+      server.on('tlsClientError', (_err: Error, socket: tls.TLSSocket) => socket.destroy());
       this.servers.push(server);
       if (group.host.startsWith('unix:')) await removeStaleSocket(group.host.slice(5));
       await new Promise<void>((resolve, reject) => {
@@ -150,6 +213,16 @@ export class Listeners {
         });
       });
     }
+  }
+
+  private trackHandshakes(server: http.Server): void {
+    server.on('connection', (raw: Socket) => {
+      this.handshaking.add(raw);
+      raw.once('close', () => this.handshaking.delete(raw));
+    });
+    server.on('secureConnection', (socket: tls.TLSSocket & { _parent?: Socket }) => {
+      if (socket._parent !== undefined) this.handshaking.delete(socket._parent);
+    });
   }
 
   /**
@@ -187,5 +260,6 @@ export class Listeners {
   cut(): void {
     for (const s of this.servers) s.closeAllConnections();
     for (const socket of this.sockets) socket.destroy();
+    for (const socket of this.handshaking) socket.destroy();
   }
 }

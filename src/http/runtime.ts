@@ -70,6 +70,7 @@ function groupListens(servers: readonly ServerConf[]): Map<string, ListenGroup> 
         throw new ConfigError(`a duplicate default server for ${key}`, l.file, l.line);
       }
       g.add(s, l.defaultServer);
+      if (l.ssl === true) g.ssl = true;
     }
   }
   return groups;

@@ -9,6 +9,8 @@ export class ListenGroup {
   readonly regex: Array<{ re: RegExp; server: ServerConf }> = [];
   defaultServer!: ServerConf;
   defaultServerExplicit = false;
+  /** Some `listen` of this address says `ssl` (nginx: the socket terminates TLS). */
+  ssl = false;
 
   constructor(
     readonly host: string,

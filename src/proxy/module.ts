@@ -11,6 +11,7 @@ import type { HeaderSetting } from './headers';
 import { proxyPassHandler } from './pass';
 import { PeerPools } from './pools';
 import { PassUrl, parsePassUrl } from './target';
+import { checkBackups } from './balancer-directives';
 import { upstreamDirectives, UpstreamDecl } from './upstream-block';
 import { slabZones, unusedSlabView } from '../status/slabs';
 import { Upstream, formatAddr, isUnix } from './upstream';
@@ -87,7 +88,9 @@ function declareUpstream(d: Directive, scope: Scope, state: ProxyState, inner: R
   }
   // As in Angie, an upstream with a shared memory zone may start with no server.
   if (decl.servers.length === 0 && decl.zone === undefined) throw new ConfigError('no servers are inside upstream');
-  state.upstreams.set(name.toLowerCase(), new Upstream(name, decl.servers, { keepalive: decl.keepalive, zone: decl.zone }));
+  checkBackups(decl);
+  const { keepalive, zone, balancer, hashKey } = decl;
+  state.upstreams.set(name.toLowerCase(), new Upstream(name, decl.servers, { keepalive, zone, balancer, hashKey }));
 }
 
 function declarePass(d: Directive, scope: Scope, state: ProxyState): void {
@@ -109,7 +112,7 @@ export function proxyModule(b: Builder): Module {
   const inner = new Registry();
   const zones = slabZones(b);
   const declareZone = (name: string, size: number) => zones.declare(name, 'upstream', size, unusedSlabView);
-  for (const spec of upstreamDirectives(b.warnings, declareZone)) inner.add(spec);
+  for (const spec of upstreamDirectives(b.warnings, b.variables, declareZone)) inner.add(spec);
   // nginx's default `proxy_set_header Host $proxy_host;` ($proxy_host is defined in preconfiguration).
   const defaultHost: HeaderSetting = { name: 'Host', lname: 'host', value: ComplexValue.compile('$proxy_host', b.variables, 'default', 0) };
   const directives: DirectiveSpec[] = [

@@ -2,12 +2,18 @@ import { ConfigError, ConfigWarning, ignoredDirective } from '../config/errors';
 import type { Directive } from '../config/parser';
 import type { DirectiveSpec, Scope } from '../config/registry';
 import { parseCount, parseSize, parseTime } from '../config/values';
+import type { ComplexValue, VariableRegistry } from '../http/variables';
+import { balancerDirectives } from './balancer-directives';
+import type { BalancerSpec } from './balancers';
 import { PeerConf, parseHostPort } from './upstream';
 
 /** An `upstream NAME { }` block as read, before it becomes an Upstream. */
 export interface UpstreamDecl {
   name: string;
-  servers: PeerConf[];
+  /** Each with the place of its `server` line (for the backup check). */
+  servers: Array<PeerConf & { file: string; line: number }>;
+  balancer?: BalancerSpec;
+  hashKey?: ComplexValue;
   keepalive?: number;
   zone?: { name: string; size?: number };
 }
@@ -55,8 +61,7 @@ function parseServer(d: Directive): PeerConf {
 /**
  * nginx's upstream keep-alive tuning, left to undici here (it closes idle
  * connections after its own keep-alive timeout or the upstream's hint):
- * checked as nginx checks them, then ignored with a [warn]. What changes
- * balancing (`least_conn`, `hash`, ...) stays an unknown directive.
+ * checked as nginx checks them, then ignored with a [warn].
  */
 const IGNORED: ReadonlyArray<{ name: string; parse: (v: string) => number | undefined; invalid: string }> = [
   { name: 'keepalive_timeout', parse: parseTime, invalid: 'invalid value' },
@@ -72,7 +77,7 @@ const MIN_ZONE_BYTES = 8 * 4096;
  * (each declared through `declareZone`, size 0 when not given), and the
  * ignored ones, whose warnings go to `warnings` (the load's).
  */
-export function upstreamDirectives(warnings: ConfigWarning[], declareZone: (name: string, size: number) => void): DirectiveSpec[] {
+export function upstreamDirectives(warnings: ConfigWarning[], variables: VariableRegistry, declareZone: (name: string, size: number) => void): DirectiveSpec[] {
   const ignored = IGNORED.map(({ name, parse, invalid }): DirectiveSpec => ({
     name, contexts: ['upstream'], args: '1', unique: true,
     set: (d) => {
@@ -82,7 +87,8 @@ export function upstreamDirectives(warnings: ConfigWarning[], declareZone: (name
   }));
   return [
     ...ignored,
-    { name: 'server', contexts: ['upstream'], args: '1+', set: (d, scope) => void declOf(scope).servers.push(parseServer(d)) },
+    ...balancerDirectives(warnings, variables),
+    { name: 'server', contexts: ['upstream'], args: '1+', set: (d, scope) => void declOf(scope).servers.push({ ...parseServer(d), file: d.file, line: d.line }) },
     {
       name: 'keepalive', contexts: ['upstream'], args: '1', unique: true,
       set: (d, scope) => {

@@ -1,4 +1,6 @@
 import { ConfigError } from '../config/errors';
+import type { ComplexValue } from '../http/variables';
+import { BalanceInput, Balancer, BalancerSpec, Picker, Ready, createBalancer, roundRobinPick } from './balancers';
 
 /**
  * Upstream groups and nginx's weighted round-robin with passive health
@@ -109,6 +111,12 @@ export interface UpstreamOptions {
   zone?: { name: string; size?: number };
   /** Created by a literal `proxy_pass http://host:port` rather than an `upstream` block. */
   implicit?: boolean;
+  /** The balancing method; round-robin when absent. */
+  balancer?: BalancerSpec;
+  /** The `hash` directive's key, evaluated per request. */
+  hashKey?: ComplexValue;
+  /** The source of `random` picks, in [0, 1). */
+  random?: () => number;
 }
 
 export class Upstream {
@@ -121,6 +129,8 @@ export class Upstream {
   readonly single: boolean;
   /** nginx's initial `peer.tries`: every peer not marked down. */
   readonly tries: number;
+  readonly balancer: Balancer;
+  readonly hashKey: ComplexValue | undefined;
 
   constructor(
     readonly name: string,
@@ -134,6 +144,8 @@ export class Upstream {
     this.implicit = opts.implicit ?? false;
     this.single = this.primary.length === 1 && this.backup.length === 0;
     this.tries = servers.filter((s) => !s.down).length;
+    this.hashKey = opts.hashKey;
+    this.balancer = createBalancer(opts.balancer ?? { method: 'round_robin' }, this.primary, opts.random ?? Math.random);
   }
 
   get peers(): Peer[] {
@@ -141,8 +153,8 @@ export class Upstream {
   }
 
   /** Starts one request's walk over the peers; `maxTries` is proxy_next_upstream_tries (0 = no limit). */
-  select(maxTries = 0): PeerSelection {
-    return new PeerSelection(this, maxTries);
+  select(maxTries = 0, input: BalanceInput = {}): PeerSelection {
+    return new PeerSelection(this, maxTries, this.balancer.begin(input));
   }
 }
 
@@ -160,6 +172,7 @@ export class PeerSelection {
   constructor(
     readonly upstream: Upstream,
     maxTries: number,
+    private readonly picker: Picker,
   ) {
     this.group = upstream.primary;
     this.remaining = maxTries > 0 ? Math.min(maxTries, upstream.tries) : upstream.tries;
@@ -198,27 +211,20 @@ export class PeerSelection {
       const only = up.primary[0];
       return only.conf.down || this.tried.has(only) ? undefined : only;
     }
-    const peer = this.weightedPick(nowMs);
+    const peer = this.groupPick(nowMs);
     if (peer !== undefined || this.inBackup || up.backup.length === 0) return peer;
     this.inBackup = true;
     this.group = up.backup;
     this.tried.clear();
-    return this.weightedPick(nowMs);
+    return this.groupPick(nowMs);
   }
 
-  /** Smooth weighted round-robin: every ready peer gains its weight, the heaviest wins and pays the total. */
-  private weightedPick(nowMs: number): Peer | undefined {
-    let best: Peer | undefined;
-    let total = 0;
-    for (const peer of this.group) {
-      if (this.tried.has(peer) || !peer.usable(nowMs)) continue;
-      peer.currentWeight += peer.effectiveWeight;
-      total += peer.effectiveWeight;
-      if (peer.effectiveWeight < peer.conf.weight) peer.effectiveWeight++;
-      if (best === undefined || peer.currentWeight > best.currentWeight) best = peer;
-    }
-    if (best !== undefined) best.currentWeight -= total;
-    return best;
+  /** The balancer's pick in the current group, else round-robin's where the method hands over to it. */
+  private groupPick(nowMs: number): Peer | undefined {
+    const ready: Ready = (peer) => !this.tried.has(peer) && peer.usable(nowMs);
+    const peer = this.picker.pick(this.group, ready);
+    if (peer !== undefined || !this.upstream.balancer.roundRobinAfter) return peer;
+    return roundRobinPick(this.group, ready);
   }
 
   private use(peer: Peer, nowMs: number): void {

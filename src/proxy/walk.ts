@@ -40,7 +40,8 @@ export abstract class UpstreamWalk {
     /** A request body is streamed: once it started going out it cannot be replayed. */
     readonly hasBody: boolean,
   ) {
-    this.selection = p.upstream.select(p.conf.nextUpstreamTries);
+    const input = { hashKey: p.upstream.hashKey?.eval(r), clientAddr: r.req.socket.remoteAddress };
+    this.selection = p.upstream.select(p.conf.nextUpstreamTries, input);
     this.method = r.req.method ?? 'GET';
     this.path = upstreamUri({ passUri: p.url.uri, locationPrefix: p.locationPrefix, uri: r.uri, args: r.args, rawTarget: r.req.url ?? '/' });
     // Set before headers are evaluated: proxy_set_header values may use $proxy_host.

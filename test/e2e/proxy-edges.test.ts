@@ -190,7 +190,7 @@ http {
     }
   });
 
-  it('still refuses bad values, and what changes balancing', async () => {
+  it('still refuses bad values', async () => {
     const check = async (inner: string) => {
       const { prefix, conf } = makePrefix(`events { }\nhttp {\n  upstream u {\n    server 127.0.0.1:1;\n    ${inner}\n  }\n}\n`);
       const r = await runCli(['-p', prefix, '-c', conf, '-t']);
@@ -199,6 +199,6 @@ http {
     };
     expect(await check('keepalive_timeout soon;')).toBe('metricproxy: [emerg] "keepalive_timeout" directive invalid value');
     expect(await check('keepalive_requests 1 2;')).toBe('metricproxy: [emerg] invalid number of arguments in "keepalive_requests" directive');
-    expect(await check('least_conn;')).toBe('metricproxy: [emerg] unknown directive "least_conn"');
+    expect(await check('hash $arg_user ring;')).toBe('metricproxy: [emerg] invalid parameter "ring"');
   });
 });

@@ -15,7 +15,7 @@ export const TOKENS: readonly string[] = [
   'events', 'worker_connections', 'pid', 'daemon', 'include', 'upstream', 'proxy_pass', 'proxy_set_header',
   'proxy_read_timeout', 'proxy_next_upstream', 'proxy_next_upstream_tries', 'metric_zone', 'metric_complex_zone',
   'metric', 'metric_store', 'api', 'prometheus', 'prometheus_template', 'status_zone', 'sendfile', 'types',
-  'client_header_timeout', 'keepalive', 'zone',
+  'client_header_timeout', 'keepalive', 'zone', 'least_conn', 'hash', 'ip_hash', 'random',
   // punctuation and lexer edge cases
   '{', '}', ';', '"', "'", '\\', '#', '$', '${', '${uri}', '${nope', '$1', '$9', '$uri', '$nope', '$arg_x',
   '$metric_z', '$metric_z_key', '$metric_z_value', '$p8s_value', '=', '~', '~*', '^~', '@named', '(', ')', '[', '*',
@@ -93,7 +93,7 @@ const server = fc
   .map(([l, names, body]) => `server { listen ${l}; ${names.length ? `server_name ${names.join(' ')};` : ''} ${body.join(' ')} }`);
 
 const upstream = fc
-  .array(fc.constantFrom('server 127.0.0.1:1;', 'server 127.0.0.1:2 weight=2 max_fails=1 fail_timeout=1s;', 'server x backup;', 'keepalive 4;', 'server 127.0.0.1:0;', 'server [::1]:3 down;', 'zone u 64k;'), { maxLength: 3 })
+  .array(fc.constantFrom('server 127.0.0.1:1;', 'server 127.0.0.1:2 weight=2 max_fails=1 fail_timeout=1s;', 'server x backup;', 'keepalive 4;', 'server 127.0.0.1:0;', 'server [::1]:3 down;', 'zone u 64k;', 'least_conn;', 'hash $arg_u consistent;', 'ip_hash;', 'random two least_conn;', 'random one;'), { maxLength: 3 })
   .map((s) => `upstream up { ${s.join(' ')} }`);
 
 const template = fc

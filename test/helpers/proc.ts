@@ -55,7 +55,7 @@ export function makePrefix(text: string, name = 'test.conf'): { prefix: string; 
   return { prefix, conf };
 }
 
-function canConnect(port: number): Promise<boolean> {
+export function canConnect(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = net.connect(port, '127.0.0.1');
     s.once('connect', () => {
