@@ -82,7 +82,7 @@ export class MetricEngine {
     this.store = undefined;
     if (store === undefined) return;
     await store.sync().catch(() => undefined);
-    store.close();
+    await store.close();
   }
 
   private report(e: unknown): void {

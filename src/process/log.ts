@@ -12,6 +12,11 @@ export class ErrorLog {
     private level: string,
   ) {}
 
+  /** True when lines go to stderr already (no log file). */
+  get onStderr(): boolean {
+    return this.file === 'stderr';
+  }
+
   reconfigure(file: string, level: string): void {
     if (file !== this.file) this.reopenAt(file);
     this.level = level;

@@ -11,7 +11,7 @@
  * Giving every definition its own databases lets workers of an old config
  * keep writing during a reload without touching the new definition's data.
  *
- * Durability: the environment is opened with noSync. A commit is in the OS
+ * Durability: the environment is opened with noSync (environment.ts). A commit is in the OS
  * page cache as soon as it returns, so a crash of metricproxy (or of a
  * worker) loses nothing; only an OS crash or power failure can lose what
  * was committed since the last sync() — and, as LMDB documents for noSync,
@@ -20,8 +20,8 @@
  * fsync per request.
  */
 import * as fs from 'node:fs';
-import * as lmdb from 'node-lmdb';
 import { Zone, type ZoneDef } from '../zone';
+import { getBytes, openDb, openEnvironment, type StoreDb, type StoreEnv } from './environment';
 import { MetricReader, type ReadableZone } from './reader';
 import { ZoneWriter, type ZoneDbis } from './zone-writer';
 
@@ -62,8 +62,8 @@ export class MetricStore {
   private constructor(
     private readonly dir: string,
     /** Shared with the status counters' own database (counters.ts). */
-    readonly env: lmdb.Env,
-    private readonly metaDbi: lmdb.Dbi,
+    readonly env: StoreEnv,
+    private readonly metaDbi: StoreDb,
     private readonly zones: ReadonlyMap<string, OpenZone>,
     private readonly now: () => number,
   ) {}
@@ -78,15 +78,16 @@ export class MetricStore {
     fs.mkdirSync(dir, { recursive: true });
     const realDir = fs.realpathSync(dir);
     if (openDirs.has(realDir)) throw new Error(`metric store ${realDir} is already open in this process`);
-    const env = new lmdb.Env();
-    env.open({ path: realDir, mapSize: mapSizeFor(defs), maxDbs: 2 * defs.length + 8, maxReaders: 1024, noSync: true });
+    const env = openEnvironment(realDir, { mapSize: mapSizeFor(defs), maxDbs: 2 * defs.length + 8 });
     try {
-      const metaDbi = env.openDbi({ name: 'meta', create: true, keyIsBuffer: true });
-      const zones = openZones(env, metaDbi, defs);
+      const { metaDbi, zones } = env.transactionSync(() => {
+        const meta = openDb(env, 'meta');
+        return { metaDbi: meta, zones: openZones(env, meta, defs) };
+      });
       openDirs.add(realDir);
       return new MetricStore(realDir, env, metaDbi, zones, opts.now ?? Date.now);
     } catch (err) {
-      env.close();
+      void env.close();
       throw err;
     }
   }
@@ -96,18 +97,16 @@ export class MetricStore {
     if (updates.length === 0) return;
     const batch = ++this.batch;
     const nowMs = this.now();
-    const txn = this.env.beginTxn();
     try {
-      for (const u of updates) {
-        const writer = this.zone(u.zone).writer;
-        if (!this.touched.includes(writer)) this.touched.push(writer);
-        writer.apply(txn, batch, u.key, u.value, nowMs);
-      }
-      for (const writer of this.touched) writer.flush(txn);
-      txn.commit();
-    } catch (err) {
-      txn.abort();
-      throw err;
+      // Abortable: a throw inside rolls the whole batch back.
+      this.env.transactionSync(() => {
+        for (const u of updates) {
+          const writer = this.zone(u.zone).writer;
+          if (!this.touched.includes(writer)) this.touched.push(writer);
+          writer.apply(batch, u.key, u.value, nowMs);
+        }
+        for (const writer of this.touched) writer.flush();
+      });
     } finally {
       this.touched.length = 0;
     }
@@ -115,7 +114,10 @@ export class MetricStore {
 
   /** A consistent snapshot of all zones; close() it when done. */
   reader(): MetricReader {
-    return new MetricReader(this.env.beginTxn({ readOnly: true }), this.zones, this.metaDbi, this.now());
+    // A fresh snapshot: lmdb-js otherwise reuses one until the next timer tick, which could miss
+    // another worker's commit that a client has already seen answered.
+    this.env.resetReadTxn();
+    return new MetricReader(this.env.useReadTransaction(), this.zones, this.metaDbi, this.now());
   }
 
   /** `$metric_NAME_value` / `_value_SUB` for one key, read on its own. */
@@ -130,18 +132,13 @@ export class MetricStore {
 
   /** Flushes committed data to disk (off the main thread). */
   sync(): Promise<void> {
-    const env = this.env as unknown as { sync(done: (err: Error | null) => void): void };
+    const env = this.env as unknown as { sync(done: (err?: Error) => void): void };
     return new Promise((resolve, reject) => env.sync((err) => (err ? reject(err) : resolve())));
   }
 
-  close(): void {
-    for (const z of this.zones.values()) {
-      z.dbis.records.close();
-      z.dbis.lru.close();
-    }
-    this.metaDbi.close();
-    this.env.close();
+  async close(): Promise<void> {
     openDirs.delete(this.dir);
+    await this.env.close();
   }
 
   private zone(name: string): OpenZone {
@@ -151,41 +148,34 @@ export class MetricStore {
   }
 }
 
-/** Opens every zone's databases in one write transaction, emptying changed ones. */
-function openZones(env: lmdb.Env, metaDbi: lmdb.Dbi, defs: readonly ZoneDef[]): Map<string, OpenZone> {
+/** Opens every zone's databases, emptying changed ones (inside the caller's write transaction). */
+function openZones(env: StoreEnv, metaDbi: StoreDb, defs: readonly ZoneDef[]): Map<string, OpenZone> {
   const zones = new Map<string, OpenZone>();
-  const txn = env.beginTxn();
-  try {
-    for (const def of defs) {
-      if (zones.has(def.name)) throw new Error(`duplicate metric zone "${def.name}"`);
-      zones.set(def.name, openZone(env, txn, metaDbi, new Zone(def)));
-    }
-    txn.commit();
-  } catch (err) {
-    txn.abort();
-    throw err;
+  for (const def of defs) {
+    if (zones.has(def.name)) throw new Error(`duplicate metric zone "${def.name}"`);
+    zones.set(def.name, openZone(env, metaDbi, new Zone(def)));
   }
   return zones;
 }
 
-function openZone(env: lmdb.Env, txn: lmdb.Txn, metaDbi: lmdb.Dbi, zone: Zone): OpenZone {
+function openZone(env: StoreEnv, metaDbi: StoreDb, zone: Zone): OpenZone {
   const { name } = zone.def;
   const fp = zone.fingerprint;
   const dbis: ZoneDbis = {
-    records: env.openDbi({ name: `z/${name}/${fp}`, create: true, keyIsBuffer: true, txn }),
-    lru: env.openDbi({ name: `l/${name}/${fp}`, create: true, keyIsBuffer: true, txn }),
+    records: openDb(env, `z/${name}/${fp}`),
+    lru: openDb(env, `l/${name}/${fp}`),
     metaKey: Buffer.from(`m/${name}/${fp}`),
   };
   const writer = new ZoneWriter(zone, dbis, metaDbi);
   const currentKey = Buffer.from(`c/${name}`);
-  const current = txn.getBinary(metaDbi, currentKey) as Buffer | null;
+  const current = getBytes(metaDbi, currentKey);
   // Switching to this definition from another one (A→B, or back B→A)
   // starts it empty; reopening the same definition keeps its data.
-  if (current === null || current.toString() !== fp) {
-    dbis.records.drop({ txn, justFreePages: true });
-    dbis.lru.drop({ txn, justFreePages: true });
-    txn.putBinary(metaDbi, dbis.metaKey, writer.freshMeta());
-    txn.putBinary(metaDbi, currentKey, Buffer.from(fp));
+  if (current === undefined || current.toString() !== fp) {
+    dbis.records.clearSync();
+    dbis.lru.clearSync();
+    metaDbi.putSync(dbis.metaKey, writer.freshMeta());
+    metaDbi.putSync(currentKey, Buffer.from(fp));
   }
   return { zone, dbis, writer };
 }

@@ -1,8 +1,8 @@
-import * as lmdb from 'node-lmdb';
 import { MAX_METRIC_BYTES } from '../strtod';
 import type { MetricValue } from '../value';
 import type { Zone } from '../zone';
 import { decodeInto, doubleRecord, keyString, META, RECORD_STATE, type DoubleRecord } from './codec';
+import { getBytes, type ReadTxn, type StoreDb } from './environment';
 import type { ZoneDbis } from './zone-writer';
 
 export interface ZoneUsage {
@@ -20,16 +20,16 @@ export interface ReadableZone {
 
 /**
  * A consistent snapshot of every zone: one LMDB read transaction, held until
- * close(). Keep it short (one API response): an open reader pins old pages.
+ * close() (every read below passes it). Keep it short (one API response): an open reader pins old pages.
  */
 export class MetricReader {
   private readonly metas = new Map<string, Float64Array>();
   private readonly scratch = new Map<string, DoubleRecord>();
 
   constructor(
-    private readonly txn: lmdb.Txn,
+    private readonly txn: ReadTxn,
     private readonly zones: ReadonlyMap<string, ReadableZone>,
-    private readonly metaDbi: lmdb.Dbi,
+    private readonly metaDbi: StoreDb,
     private readonly nowMs: number,
   ) {}
 
@@ -67,20 +67,15 @@ export class MetricReader {
   }
 
   close(): void {
-    this.txn.abort();
+    this.txn.done();
   }
 
   private *storedKeys(zone: string): Generator<string> {
     const discardKey = this.zoneOf(zone).def.discardKey;
-    const cursor = new lmdb.Cursor<Buffer>(this.txn, this.readable(zone).dbis.records, { keyIsBuffer: true });
-    try {
-      for (let key = cursor.goToFirst(); key !== null; key = cursor.goToNext()) {
-        const name = keyString(key);
-        // The discard key is reserved: a stored key of that name predates it.
-        if (name !== discardKey) yield name;
-      }
-    } finally {
-      cursor.close();
+    for (const key of this.readable(zone).dbis.records.getKeys({ transaction: this.txn })) {
+      const name = keyString(key);
+      // The discard key is reserved: a stored key of that name predates it.
+      if (name !== discardKey) yield name;
     }
   }
 
@@ -93,8 +88,8 @@ export class MetricReader {
   private state(zone: string, key: string): { f64: Float64Array; off: number } | undefined {
     if (key === this.shownDiscardKey(zone)) return { f64: this.meta(zone), off: META.discardState };
     if (key === '' || key.length > MAX_METRIC_BYTES || key === this.zoneOf(zone).def.discardKey) return undefined;
-    const stored = this.txn.getBinary(this.readable(zone).dbis.records, Buffer.from(key, 'latin1')) as Buffer | null;
-    if (stored === null) return undefined;
+    const stored = getBytes(this.readable(zone).dbis.records, Buffer.from(key, 'latin1'), this.txn);
+    if (stored === undefined) return undefined;
     const record = this.recordScratch(zone);
     decodeInto(stored, record);
     return { f64: record.f64, off: RECORD_STATE };
@@ -104,7 +99,9 @@ export class MetricReader {
     let meta = this.metas.get(zone);
     if (meta === undefined) {
       const record = doubleRecord(META.discardState + this.zoneOf(zone).slots);
-      decodeInto(this.txn.getBinary(this.metaDbi, this.readable(zone).dbis.metaKey), record);
+      const stored = getBytes(this.metaDbi, this.readable(zone).dbis.metaKey, this.txn);
+      if (stored === undefined) throw new Error(`metric store: zone "${zone}" has no meta record`);
+      decodeInto(stored, record);
       meta = record.f64;
       this.metas.set(zone, meta);
     }

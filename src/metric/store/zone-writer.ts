@@ -1,4 +1,3 @@
-import * as lmdb from 'node-lmdb';
 import type { Zone } from '../zone';
 import {
   decodeInto,
@@ -13,11 +12,12 @@ import {
   RECORD_STATE,
   type DoubleRecord,
 } from './codec';
+import { getBytes, type StoreDb } from './environment';
 
 /** One zone's LMDB databases: key records and the LRU index of one definition. */
 export interface ZoneDbis {
-  records: lmdb.Dbi;
-  lru: lmdb.Dbi;
+  records: StoreDb;
+  lru: StoreDb;
   /** Key of this zone's meta record in the shared meta database. */
   metaKey: Buffer;
 }
@@ -27,14 +27,15 @@ export interface ZoneDbis {
 const recordKeys = new KeyBuffers(0);
 const lruKeys = new KeyBuffers(LRU_PREFIX);
 
-function mustGet(txn: lmdb.Txn, dbi: lmdb.Dbi, key: Buffer): Buffer {
-  const stored = txn.getBinary(dbi, key) as Buffer | null;
-  if (stored === null) throw new Error(`metric store: missing record ${keyString(key)}`);
+function mustGet(dbi: StoreDb, key: Buffer): Buffer {
+  const stored = getBytes(dbi, key);
+  if (stored === undefined) throw new Error(`metric store: missing record ${keyString(key)}`);
   return stored;
 }
 
 /**
- * Writes one zone inside the caller's write transaction, following Angie's
+ * Writes one zone inside the caller's write transaction (lmdb-js keeps it
+ * current: every read and write below goes to it), following Angie's
  * rules for a full zone. The meta record is read at most once per batch and
  * written back by flush().
  */
@@ -57,7 +58,7 @@ export class ZoneWriter {
   constructor(
     readonly zone: Zone,
     private readonly dbis: ZoneDbis,
-    private readonly metaDbi: lmdb.Dbi,
+    private readonly metaDbi: StoreDb,
   ) {
     this.meta = doubleRecord(META.discardState + zone.slots);
     this.record = doubleRecord(RECORD_STATE + zone.slots);
@@ -71,16 +72,16 @@ export class ZoneWriter {
     return this.meta.bytes;
   }
 
-  apply(txn: lmdb.Txn, batch: number, rawKey: string, v: number, nowMs: number): void {
+  apply(batch: number, rawKey: string, v: number, nowMs: number): void {
     const key = this.zone.acceptKey(rawKey);
     if (key === undefined) return;
-    if (this.zone.def.expire) this.loadMeta(txn, batch);
+    if (this.zone.def.expire) this.loadMeta(batch);
     else if (this.updateInBatch(batch, key, v, nowMs)) return;
-    const stored = txn.getBinary(this.dbis.records, recordKeys.encode(key)) as Buffer | null;
-    if (stored === null) {
-      this.create(txn, batch, key, v, nowMs);
+    const stored = getBytes(this.dbis.records, recordKeys.encode(key));
+    if (stored === undefined) {
+      this.create(batch, key, v, nowMs);
     } else if (this.zone.def.expire) {
-      this.updateStored(txn, stored, key, v, nowMs);
+      this.updateStored(stored, key, v, nowMs);
     } else {
       const rec = this.spareRecords.pop() ?? doubleRecord(this.record.f64.length);
       decodeInto(stored, rec);
@@ -90,14 +91,14 @@ export class ZoneWriter {
   }
 
   /** Writes back the records and the meta record this batch changed. */
-  flush(txn: lmdb.Txn): void {
+  flush(): void {
     for (const [key, rec] of this.batchRecords) {
-      txn.putBinary(this.dbis.records, recordKeys.encode(key), rec.bytes);
+      this.dbis.records.putSync(recordKeys.encode(key), rec.bytes);
       this.spareRecords.push(rec);
     }
     this.batchRecords.clear();
     if (!this.metaDirty) return;
-    txn.putBinary(this.metaDbi, this.dbis.metaKey, this.meta.bytes);
+    this.metaDbi.putSync(this.dbis.metaKey, this.meta.bytes);
     this.metaDirty = false;
   }
 
@@ -115,24 +116,24 @@ export class ZoneWriter {
     return true;
   }
 
-  private updateStored(txn: lmdb.Txn, stored: Buffer, key: string, v: number, nowMs: number): void {
+  private updateStored(stored: Buffer, key: string, v: number, nowMs: number): void {
     const rec = this.record.f64;
     decodeInto(stored, this.record);
     this.zone.update(rec, RECORD_STATE, v, nowMs);
     if (this.zone.def.expire) {
       // Angie moves an updated key to the head of its queue.
-      txn.del(this.dbis.lru, lruKeys.encodeWithSeq(rec[RECORD_SEQ], key));
+      this.dbis.lru.removeSync(lruKeys.encodeWithSeq(rec[RECORD_SEQ], key));
       rec[RECORD_SEQ] = this.nextSeq();
-      txn.putBinary(this.dbis.lru, lruKeys.encodeWithSeq(rec[RECORD_SEQ], key), EMPTY);
+      this.dbis.lru.putSync(lruKeys.encodeWithSeq(rec[RECORD_SEQ], key), EMPTY);
     }
-    txn.putBinary(this.dbis.records, recordKeys.encode(key), this.record.bytes);
+    this.dbis.records.putSync(recordKeys.encode(key), this.record.bytes);
   }
 
-  private create(txn: lmdb.Txn, batch: number, key: string, v: number, nowMs: number): void {
-    this.loadMeta(txn, batch);
+  private create(batch: number, key: string, v: number, nowMs: number): void {
+    this.loadMeta(batch);
     const meta = this.meta.f64;
     const chunks = this.zone.keyNodeChunks(key.length);
-    if (!this.reserve(txn, chunks, nowMs)) {
+    if (!this.reserve(chunks, nowMs)) {
       // Angie: with expire=off a rejected update goes to the discard key.
       if (!this.zone.def.expire && this.zone.hasDiscardKey && meta[META.isExpired]) {
         this.zone.update(meta, META.discardState, v, nowMs);
@@ -143,9 +144,9 @@ export class ZoneWriter {
     rec[RECORD_SEQ] = this.nextSeq();
     this.zone.init(rec, RECORD_STATE);
     this.zone.update(rec, RECORD_STATE, v, nowMs);
-    txn.putBinary(this.dbis.records, recordKeys.encode(key), this.record.bytes);
+    this.dbis.records.putSync(recordKeys.encode(key), this.record.bytes);
     if (this.zone.def.expire) {
-      txn.putBinary(this.dbis.lru, lruKeys.encodeWithSeq(rec[RECORD_SEQ], key), EMPTY);
+      this.dbis.lru.putSync(lruKeys.encodeWithSeq(rec[RECORD_SEQ], key), EMPTY);
     } else {
       meta[META.lruStale] = 1;
     }
@@ -159,7 +160,7 @@ export class ZoneWriter {
    * with expire=on evicts the least recently updated key before retrying.
    * Returns false when the node cannot be placed.
    */
-  private reserve(txn: lmdb.Txn, chunks: number, nowMs: number): boolean {
+  private reserve(chunks: number, nowMs: number): boolean {
     const meta = this.meta.f64;
     let free = this.zone.totalChunks - this.zone.baseChunks - meta[META.keyChunks];
     for (let taken = 0; taken < chunks; taken++) {
@@ -168,7 +169,7 @@ export class ZoneWriter {
         if (meta[META.keys] === 0) return false;
         if (this.zone.hasDiscardKey) meta[META.isExpired] = 1;
         if (!this.zone.def.expire) return false;
-        free += this.evictOldest(txn, nowMs);
+        free += this.evictOldest(nowMs);
       }
       free--;
     }
@@ -176,25 +177,21 @@ export class ZoneWriter {
   }
 
   /** Removes the least recently updated key, folding it into the discard key. */
-  private evictOldest(txn: lmdb.Txn, nowMs: number): number {
-    const cursor = new lmdb.Cursor<Buffer>(txn, this.dbis.lru, { keyIsBuffer: true });
-    try {
-      const entry = cursor.goToFirst();
-      if (entry === null) throw new Error(`metric zone "${this.zone.def.name}": LRU index is empty`);
-      const key = lruEntryKey(entry);
-      decodeInto(mustGet(txn, this.dbis.records, key), this.evicted);
-      if (this.zone.hasDiscardKey) {
-        this.zone.merge(this.meta.f64, META.discardState, this.evicted.f64, RECORD_STATE, nowMs);
-      }
-      txn.del(this.dbis.records, key);
-      cursor.del();
-      const freed = this.zone.keyNodeChunks(key.length);
-      this.meta.f64[META.keyChunks] -= freed;
-      this.meta.f64[META.keys]--;
-      return freed;
-    } finally {
-      cursor.close();
+  private evictOldest(nowMs: number): number {
+    let entry: Buffer | undefined;
+    for (const first of this.dbis.lru.getKeys({ limit: 1 })) entry = Buffer.from(first);
+    if (entry === undefined) throw new Error(`metric zone "${this.zone.def.name}": LRU index is empty`);
+    const key = lruEntryKey(entry);
+    decodeInto(mustGet(this.dbis.records, key), this.evicted);
+    if (this.zone.hasDiscardKey) {
+      this.zone.merge(this.meta.f64, META.discardState, this.evicted.f64, RECORD_STATE, nowMs);
     }
+    this.dbis.records.removeSync(key);
+    this.dbis.lru.removeSync(entry);
+    const freed = this.zone.keyNodeChunks(key.length);
+    this.meta.f64[META.keyChunks] -= freed;
+    this.meta.f64[META.keys]--;
+    return freed;
   }
 
   private nextSeq(): number {
@@ -202,12 +199,12 @@ export class ZoneWriter {
   }
 
   /** Every path that needs the meta record also changes it, hence dirty. */
-  private loadMeta(txn: lmdb.Txn, batch: number): void {
+  private loadMeta(batch: number): void {
     if (this.metaBatch === batch) return;
-    decodeInto(mustGet(txn, this.metaDbi, this.dbis.metaKey), this.meta);
+    decodeInto(mustGet(this.metaDbi, this.dbis.metaKey), this.meta);
     this.metaBatch = batch;
     this.metaDirty = true;
-    if (this.zone.def.expire && this.meta.f64[META.lruStale]) this.rebuildLru(txn);
+    if (this.zone.def.expire && this.meta.f64[META.lruStale]) this.rebuildLru();
   }
 
   /**
@@ -215,17 +212,15 @@ export class ZoneWriter {
    * during a reload) add keys without LRU entries; rebuild the index from
    * the records' sequence numbers before relying on it.
    */
-  private rebuildLru(txn: lmdb.Txn): void {
-    this.dbis.lru.drop({ txn, justFreePages: true });
-    const cursor = new lmdb.Cursor<Buffer>(txn, this.dbis.records, { keyIsBuffer: true });
-    try {
-      for (let key = cursor.goToFirst(); key !== null; key = cursor.goToNext()) {
-        decodeInto(cursor.getCurrentBinary()!, this.evicted);
-        txn.putBinary(this.dbis.lru, lruKeys.encodeWithSeq(this.evicted.f64[RECORD_SEQ], keyString(key)), EMPTY);
-      }
-    } finally {
-      cursor.close();
+  private rebuildLru(): void {
+    this.dbis.lru.clearSync();
+    // Gathered first: the index is written while nothing iterates.
+    const entries: Buffer[] = [];
+    for (const { key, value } of this.dbis.records.getRange({})) {
+      decodeInto(value, this.evicted);
+      entries.push(Buffer.from(lruKeys.encodeWithSeq(this.evicted.f64[RECORD_SEQ], keyString(key))));
     }
+    for (const entry of entries) this.dbis.lru.putSync(entry, EMPTY);
     this.meta.f64[META.lruStale] = 0;
   }
 }
