@@ -2,7 +2,7 @@ import { ConfigError } from '../config/errors';
 import { loadConfig } from '../config/load';
 import { Listeners } from '../http/listeners';
 import type { Runtime } from '../http/runtime';
-import { ErrorLog } from './log';
+import { ErrorLog, isLevel } from './log';
 import type { MasterToWorker, WorkerEnv, WorkerToMaster } from './messages';
 
 function send(msg: WorkerToMaster): void {
@@ -45,7 +45,8 @@ export async function runWorker(env: WorkerEnv): Promise<void> {
   rt.generation = env.generation;
   rt.loadTime = new Date(env.loadTime);
   const errorLog = new ErrorLog(rt.resolve(rt.main.errorLog), rt.main.errorLogLevel);
-  process.on('warning', (w) => errorLog.log('error', w.message));
+  // A warning emitted with an error-log level as its type logs at that level (the store's crit/warn lines).
+  process.on('warning', (w) => errorLog.log(isLevel(w.name) ? w.name : 'error', w.message));
   try {
     for (const init of rt.workerInits) await init(rt);
   } catch (e) {

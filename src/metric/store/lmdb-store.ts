@@ -22,6 +22,7 @@
 import * as fs from 'node:fs';
 import { Zone, type ZoneDef } from '../zone';
 import { getBytes, openDb, openEnvironment, type StoreDb, type StoreEnv } from './environment';
+import { StoreHealth, type StoreLog, type StoreReport } from './health';
 import { MetricReader, type ReadableZone } from './reader';
 import { ZoneWriter, type ZoneDbis } from './zone-writer';
 
@@ -35,12 +36,16 @@ export interface MetricUpdate {
 export interface StoreOptions {
   /** Clock for averages and windows; Date.now by default (comparable across processes). */
   now?: () => number;
+  /** `metric_store PATH size=`: the most the data file may use; by default max(1 GiB, 64 × the zones' sizes). */
+  sizeBytes?: number;
+  /** Where the store reports a full store or failed commits (an error-log line); silent by default. */
+  log?: StoreLog;
 }
 
 const GIB = 1024 ** 3;
 
-/** Virtual address space only: LMDB's file grows with the data, not with this. */
-function mapSizeFor(zones: readonly ZoneDef[]): number {
+/** The default size: LMDB's file grows with the data up to it. */
+function defaultSize(zones: readonly ZoneDef[]): number {
   const total = zones.reduce((sum, z) => sum + z.size, 0);
   return Math.max(GIB, 64 * total);
 }
@@ -65,6 +70,7 @@ export class MetricStore {
     readonly env: StoreEnv,
     private readonly metaDbi: StoreDb,
     private readonly zones: ReadonlyMap<string, OpenZone>,
+    private readonly health: StoreHealth,
     private readonly now: () => number,
   ) {}
 
@@ -78,25 +84,33 @@ export class MetricStore {
     fs.mkdirSync(dir, { recursive: true });
     const realDir = fs.realpathSync(dir);
     if (openDirs.has(realDir)) throw new Error(`metric store ${realDir} is already open in this process`);
-    const env = openEnvironment(realDir, { mapSize: mapSizeFor(defs), maxDbs: 2 * defs.length + 8 });
+    const sizeBytes = opts.sizeBytes ?? defaultSize(defs);
+    const env = openEnvironment(realDir, { mapSize: sizeBytes, maxDbs: 2 * defs.length + 8 });
     try {
-      const { metaDbi, zones } = env.transactionSync(() => {
+      const { metaDbi, health, zones } = env.transactionSync(() => {
         const meta = openDb(env, 'meta');
-        return { metaDbi: meta, zones: openZones(env, meta, defs) };
+        const h = new StoreHealth(env, meta, `${realDir}/data.mdb`, sizeBytes, opts.log ?? (() => undefined));
+        return { metaDbi: meta, health: h, zones: openZones(env, meta, h, defs) };
       });
       openDirs.add(realDir);
-      return new MetricStore(realDir, env, metaDbi, zones, opts.now ?? Date.now);
+      return new MetricStore(realDir, env, metaDbi, zones, health, opts.now ?? Date.now);
     } catch (err) {
       void env.close();
       throw err;
     }
   }
 
-  /** Applies updates in order, all in one write transaction (one request phase). */
+  /**
+   * Applies updates in order, all in one write transaction (one request
+   * phase, or a loop turn's). A batch that cannot commit is lost whole and
+   * counted (see health.ts); it never throws.
+   */
   applyBatch(updates: readonly MetricUpdate[]): void {
     if (updates.length === 0) return;
     const batch = ++this.batch;
     const nowMs = this.now();
+    this.health.check(nowMs);
+    let wroteCounts = false;
     try {
       // Abortable: a throw inside rolls the whole batch back.
       this.env.transactionSync(() => {
@@ -106,9 +120,25 @@ export class MetricStore {
           writer.apply(batch, u.key, u.value, nowMs);
         }
         for (const writer of this.touched) writer.flush();
+        wroteCounts = this.health.writeCounts(nowMs);
       });
+    } catch (err) {
+      this.health.failed(err, updates.length);
+      return;
     } finally {
       this.touched.length = 0;
+    }
+    this.health.committed(nowMs, wroteCounts);
+  }
+
+  /** Commits, failures, lost updates (every worker's) and the data file's use of its size. */
+  report(): StoreReport {
+    this.env.resetReadTxn();
+    const txn = this.env.useReadTransaction();
+    try {
+      return this.health.report((db, key) => getBytes(db, key, txn));
+    } finally {
+      txn.done();
     }
   }
 
@@ -149,16 +179,16 @@ export class MetricStore {
 }
 
 /** Opens every zone's databases, emptying changed ones (inside the caller's write transaction). */
-function openZones(env: StoreEnv, metaDbi: StoreDb, defs: readonly ZoneDef[]): Map<string, OpenZone> {
+function openZones(env: StoreEnv, metaDbi: StoreDb, health: StoreHealth, defs: readonly ZoneDef[]): Map<string, OpenZone> {
   const zones = new Map<string, OpenZone>();
   for (const def of defs) {
     if (zones.has(def.name)) throw new Error(`duplicate metric zone "${def.name}"`);
-    zones.set(def.name, openZone(env, metaDbi, new Zone(def)));
+    zones.set(def.name, openZone(env, metaDbi, health, new Zone(def)));
   }
   return zones;
 }
 
-function openZone(env: StoreEnv, metaDbi: StoreDb, zone: Zone): OpenZone {
+function openZone(env: StoreEnv, metaDbi: StoreDb, health: StoreHealth, zone: Zone): OpenZone {
   const { name } = zone.def;
   const fp = zone.fingerprint;
   const dbis: ZoneDbis = {
@@ -166,7 +196,7 @@ function openZone(env: StoreEnv, metaDbi: StoreDb, zone: Zone): OpenZone {
     lru: openDb(env, `l/${name}/${fp}`),
     metaKey: Buffer.from(`m/${name}/${fp}`),
   };
-  const writer = new ZoneWriter(zone, dbis, metaDbi);
+  const writer = new ZoneWriter(zone, dbis, metaDbi, health);
   const currentKey = Buffer.from(`c/${name}`);
   const current = getBytes(metaDbi, currentKey);
   // Switching to this definition from another one (A→B, or back B→A)

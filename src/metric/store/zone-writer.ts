@@ -13,6 +13,7 @@ import {
   type DoubleRecord,
 } from './codec';
 import { getBytes, type StoreDb } from './environment';
+import type { StoreHealth } from './health';
 
 /** One zone's LMDB databases: key records and the LRU index of one definition. */
 export interface ZoneDbis {
@@ -59,6 +60,7 @@ export class ZoneWriter {
     readonly zone: Zone,
     private readonly dbis: ZoneDbis,
     private readonly metaDbi: StoreDb,
+    private readonly health: StoreHealth,
   ) {
     this.meta = doubleRecord(META.discardState + zone.slots);
     this.record = doubleRecord(RECORD_STATE + zone.slots);
@@ -130,6 +132,7 @@ export class ZoneWriter {
   }
 
   private create(batch: number, key: string, v: number, nowMs: number): void {
+    if (this.health.full) return this.health.refused();
     this.loadMeta(batch);
     const meta = this.meta.f64;
     const chunks = this.zone.keyNodeChunks(key.length);
