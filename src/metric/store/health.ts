@@ -15,6 +15,11 @@ import { getBytes, type StoreDb, type StoreEnv } from './environment';
 
 /** How often the used size is read (a native call of ~10 µs), and how often the counts are written. */
 export const CHECK_EVERY_MS = 100;
+/**
+ * Each failure cause is logged once per episode; an episode ends with a commit this long after its
+ * last failure (a nearly full disk lets some commits through between failures: no flapping log).
+ */
+const RECOVERED_AFTER_MS = 10_000;
 /** Used bytes at or over this share of the size: warn once. */
 const NEARLY_FULL = 0.9;
 
@@ -43,8 +48,9 @@ export class StoreHealth {
   /** Updates that would add a key are refused while true. */
   full = false;
   private warnedNearlyFull = false;
-  /** The failure being reported (logged once), '' while commits succeed. */
-  private failing = '';
+  /** The failure causes of the current episode, each logged once; empty while commits succeed. */
+  private readonly failing = new Set<string>();
+  private lastFailureMs = 0;
   /** Lost updates counted before the current batch: a batch that fails is counted whole, once. */
   private lostBefore = 0;
   private readonly pageSize: number;
@@ -102,18 +108,20 @@ export class StoreHealth {
     } else {
       this.pending[SLOTS.commits]++;
     }
-    if (this.failing === '') return;
-    this.failing = '';
+    if (this.failing.size === 0 || nowMs - this.lastFailureMs < RECOVERED_AFTER_MS) return;
+    this.failing.clear();
     this.log('notice', `metric store "${this.file}": commits succeed again`);
   }
 
   /** A batch of `updates` updates that did not commit: counted, and logged once per cause. */
-  failed(err: unknown, updates: number): void {
+  failed(err: unknown, updates: number, nowMs: number): void {
+    this.lastFailureMs = nowMs;
     this.pending[SLOTS.failures]++;
     this.pending[SLOTS.lostUpdates] = this.lostBefore + updates;
-    const reason = (err as Error)?.message ?? String(err);
-    if (reason === this.failing) return;
-    this.failing = reason;
+    // lmdb-js appends positions and addresses after a colon: the cause is what comes first.
+    const reason = ((err as Error)?.message ?? String(err)).split(':')[0];
+    if (this.failing.has(reason)) return;
+    this.failing.add(reason);
     this.log('crit', `metric store "${this.file}": commit failed (${reason}); its updates are lost, the next ones will be tried`);
   }
 

@@ -123,7 +123,7 @@ export class MetricStore {
         wroteCounts = this.health.writeCounts(nowMs);
       });
     } catch (err) {
-      this.health.failed(err, updates.length);
+      this.health.failed(err, updates.length, nowMs);
       return;
     } finally {
       this.touched.length = 0;
