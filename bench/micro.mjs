@@ -9,7 +9,9 @@ import * as path from 'node:path';
 import { BENCH, fixed, machineDescription, ROOT, markdownTable, median, parseArgs, waitQuiet, writeResult } from './lib.mjs';
 import { microCases } from './micro-cases.mjs';
 
-const opts = parseArgs(process.argv.slice(2), { rounds: 7, ms: 300, save: '', compare: '', against: '' });
+// --only REGEX: the cases whose name matches; --quiet-ms: how long to wait for a quiet machine per
+// case; --out: the result file under bench/results/.
+const opts = parseArgs(process.argv.slice(2), { rounds: 7, ms: 300, save: '', compare: '', against: '', only: '', quietMs: 60000, out: 'micro.md' });
 
 /** ns per op of one round: calls `run` in growing batches until `ms` have passed. */
 function round(c, ms) {
@@ -62,9 +64,10 @@ async function main() {
   const others = opts.against ? microCases(path.resolve(ROOT, opts.against)) : [];
   const results = {};
   const against = {};
-  for (const c of cases.filter((c) => c.run)) {
+  const only = new RegExp(opts.only);
+  for (const c of cases.filter((c) => c.run && only.test(c.name))) {
     const other = others.find((o) => o.name === c.name);
-    await waitQuiet({ cores: 0.1 }); // others' load on the machine skews a micro-benchmark most of all
+    await waitQuiet({ cores: 0.1, maxMs: opts.quietMs }); // others' load on the machine skews a micro-benchmark most of all
     [results[c.name], against[c.name]] = measureCases(other ? [c, other] : [c]);
     console.log(`${fixed(results[c.name].ns, 0).padStart(10)} ns/op  ${c.name}`);
   }
@@ -73,7 +76,7 @@ async function main() {
   const base = opts.compare ? JSON.parse(fs.readFileSync(savedFile(opts.compare), 'utf8')) : opts.against ? against : undefined;
   const md = render(results, base);
   console.log(`\n${md}`);
-  writeResult('micro.md', md);
+  writeResult(opts.out, md);
 }
 
 main().catch((e) => {
