@@ -137,7 +137,7 @@ describe('a zone of more than 240,000 keys', () => {
     const samples = body.split('\n').filter((l) => l.startsWith('angie_http_metric_zones_metrics{zone="big",key="'));
     expect(samples).toHaveLength(BIG_KEYS);
     expect(samples).toContain('angie_http_metric_zones_metrics{zone="big",key="k4199-59"} 1');
-    expect(body).toContain(`angie_slabs_keys{zone="big"} ${BIG_KEYS}\n`);
+    expect(body).toContain(`metricproxy_slabs_keys{zone="big"} ${BIG_KEYS}\n`);
   }, 60_000);
 
   it('is answered whole as JSON', async () => {
