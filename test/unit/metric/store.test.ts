@@ -276,3 +276,26 @@ describe('persistence and definition changes', () => {
     });
   });
 });
+
+describe('a reader held across event-loop turns (a render in slices)', () => {
+  const turn = (): Promise<void> => new Promise((resolve) => setTimeout(() => setImmediate(resolve), 5));
+
+  it('keeps its snapshot while commits go on, and a new reader sees them', async () => {
+    const { store } = openStore([inlineZone('z', 32768, ['count'])]);
+    feed(store, 'z', [['a', 1]]);
+    const held = store.reader();
+    try {
+      for (let i = 0; i < 3; i++) {
+        // lmdb-js resets its shared read transaction on a timer; the held one must not move with it.
+        await turn();
+        feed(store, 'z', [['a', 1], [`new${i}`, 1]]);
+        expect(jsonOf(store, 'z', 'a')).toBe(String(i + 2));
+        expect(held.get('z', 'a')).toBe(1);
+        expect(held.keys('z')).toEqual(['a']);
+      }
+    } finally {
+      held.close();
+    }
+    expect(read(store, (r) => r.keys('z').sort())).toEqual(['a', 'new0', 'new1', 'new2']);
+  });
+});
