@@ -119,8 +119,10 @@ export function openDb(env: StoreEnv, name: string): StoreDb {
 }
 
 /**
- * A stored value copied out: lmdb-js's fast read returns a reused buffer
- * whose real length is `length` (its byteLength is the whole scratch area).
+ * A stored value, cut to its real length: lmdb-js's fast read returns a
+ * reused buffer whose real length is `length` (its byteLength is the whole
+ * scratch area). Not a copy: the next read overwrites it, so decode it (or
+ * Buffer.from it) before reading again.
  */
 export function getBytes(db: StoreDb, key: Buffer, txn?: ReadTxn): Buffer | undefined {
   const fast = (db as unknown as FastGet).getBinaryFast(key, txn && { transaction: txn });
