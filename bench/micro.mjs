@@ -10,6 +10,8 @@ import * as path from 'node:path';
 import { BENCH, fixed, machineDescription, ROOT, markdownTable, median, parseArgs, waitQuiet, writeResult } from './lib.mjs';
 import { microCases } from './micro-cases.mjs';
 
+// --only REGEX: the cases whose name matches; --quiet-ms: how long to wait for a quiet machine per
+// case; --out: the result file under bench/results/.
 const opts = parseArgs(process.argv.slice(2), { rounds: 7, ms: 300, save: '', compare: '', against: '', only: '', out: 'micro.md', quietMs: 60000 });
 
 /** ns per op of one round: calls `run` in growing batches until `ms` have passed. */

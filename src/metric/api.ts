@@ -125,3 +125,21 @@ export function metricproxySlabsNode(engine: MetricEngine): ApiObjectNode {
     },
   );
 }
+
+/**
+ * `/status/store/`: the metric store's own health, summed over every worker:
+ * commits, failed commits, updates lost to them (or to a full store), and the
+ * data file's used bytes against its size (`metric_store PATH size=`).
+ */
+export function storeNode(engine: MetricEngine): ApiObjectNode {
+  const report = (ctx: ReadCtx) =>
+    ctx.use('metric-store', () => (engine.settle(), engine.store?.report()), () => undefined);
+  const fields = { commits: 'commits', failures: 'failures', lost_updates: 'lostUpdates', used: 'usedBytes', size: 'sizeBytes' } as const;
+  return lazyObject(
+    () => Object.keys(fields),
+    (name, ctx) => {
+      const field = fields[name as keyof typeof fields];
+      return field === undefined ? undefined : (report(ctx)?.[field] ?? 0);
+    },
+  );
+}

@@ -16,6 +16,20 @@ export interface MetricDirective {
   stage: Stage;
 }
 
+/** The smallest `metric_store ... size=`: an empty store with a few zones already takes ~40k. */
+export const MIN_STORE_SIZE = 128 * 1024;
+
+/** `metric_store PATH [size=SIZE];` */
+export function parseMetricStore(d: Directive): { dir: string; sizeBytes: number | undefined } {
+  if (d.args.length === 1) return { dir: d.args[0], sizeBytes: undefined };
+  const option = d.args[1];
+  if (!option.startsWith('size=')) throw new ConfigError(`invalid parameter "${option}"`);
+  const size = parseSize(option.slice('size='.length));
+  if (size === undefined || size === 0) throw new ConfigError(`invalid store size "${option.slice('size='.length)}"`);
+  if (size < MIN_STORE_SIZE) throw new ConfigError(`metric store size is too small, at least ${MIN_STORE_SIZE} bytes expected`);
+  return { dir: d.args[0], sizeBytes: size };
+}
+
 /** `name:size` as Angie's zone spec. */
 function parseZoneSpec(spec: string): { name: string; size: number } {
   const colon = spec.lastIndexOf(':');

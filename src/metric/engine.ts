@@ -15,6 +15,8 @@ export class MetricEngine {
   private pending: MetricUpdate[] = [];
   private commits: CommitQueue | undefined;
   dir = 'data';
+  /** `metric_store PATH size=`; undefined: the store's default. */
+  sizeBytes: number | undefined;
   private syncTimer: NodeJS.Timeout | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
   /** Reported once per failure kind so a broken store cannot flood the error log. */
@@ -22,7 +24,11 @@ export class MetricEngine {
 
   /** Opens the store even without zones: the status counters live in it too (store/counters.ts). */
   open(absDir: string, commits: CommitQueue): void {
-    this.store = MetricStore.open(absDir, [...this.zones.values()]);
+    this.store = MetricStore.open(absDir, [...this.zones.values()], {
+      sizeBytes: this.sizeBytes,
+      // Emitted with the level as the warning's type: the worker logs it at that level.
+      log: (level, text) => process.emitWarning(text, level),
+    });
     this.commits = commits;
     commits.register(() => this.flush());
     // Commits reach the OS page cache at once (safe against crashes); flushing to disk each second
@@ -78,16 +84,12 @@ export class MetricEngine {
     this.commits?.flushNow();
   }
 
-  /** A store failure never fails a request: it is reported, and the batch is dropped. */
+  /** A store failure never fails a request: the store counts and logs the lost batch (store/health.ts). */
   private flush(): void {
     const batch = this.pending;
     if (batch.length === 0 || this.store === undefined) return;
     this.pending = [];
-    try {
-      this.store.applyBatch(batch);
-    } catch (e) {
-      this.report(e);
-    }
+    this.store.applyBatch(batch);
   }
 
   keyText(zone: string, key: string, sub?: string): string | undefined {
@@ -109,7 +111,7 @@ export class MetricEngine {
     this.store = undefined;
     if (store === undefined) return;
     await store.sync().catch(() => undefined);
-    store.close();
+    await store.close();
   }
 
   private report(e: unknown): void {

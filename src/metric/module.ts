@@ -4,8 +4,8 @@ import type { Builder } from '../http/builder';
 import type { HttpContext } from '../http/context';
 import type { Module } from '../module';
 import { slabZones } from '../status/slabs';
-import { metricproxySlabsNode, metricSlabView, metricZonesNode } from './api';
-import { MetricDirective, parseMetric, parseMetricComplexZone, parseMetricZone, Stage } from './directives';
+import { metricproxySlabsNode, metricSlabView, metricZonesNode, storeNode } from './api';
+import { MetricDirective, parseMetric, parseMetricComplexZone, parseMetricStore, parseMetricZone, Stage } from './directives';
 import { metricEngine, MetricEngine } from './engine';
 import { parseMetricValue } from './strtod';
 import { defineMetricVariables } from './variables';
@@ -101,8 +101,8 @@ export function metricModule(b: Builder): Module {
     name: 'metric',
     directives: [
       {
-        name: 'metric_store', contexts: ['http'], args: '1', unique: true,
-        set: (d) => void (engine.dir = d.args[0]),
+        name: 'metric_store', contexts: ['http'], args: '1..2', unique: true,
+        set: (d) => void ({ dir: engine.dir, sizeBytes: engine.sizeBytes } = parseMetricStore(d)),
       },
       { name: 'metric_zone', contexts: ['http'], args: '2+', set: (d) => addZone(b, engine, parseMetricZone(d), d.name) },
       {
@@ -121,6 +121,7 @@ export function metricModule(b: Builder): Module {
         engine.open(rt.resolve(engine.dir), rt.commits);
         rt.shutdownHooks.push(() => engine.close());
       });
+      bb.api.mount('/status/store', storeNode(engine));
       if (engine.zones.size === 0) return;
       bb.phases.precontent.push(onRequest);
       bb.phases.header.push(onHeader);

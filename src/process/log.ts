@@ -3,6 +3,11 @@ import * as path from 'node:path';
 
 const LEVELS = ['debug', 'info', 'notice', 'warn', 'error', 'crit', 'alert', 'emerg'];
 
+/** Whether `name` is an error-log level (a process warning's type may name one: see worker.ts). */
+export function isLevel(name: string): boolean {
+  return LEVELS.includes(name);
+}
+
 /** nginx-shaped error log lines: `2026/11/21 07:37:30 [notice] 123#0: text`. */
 export class ErrorLog {
   private fd: number | undefined;
@@ -11,6 +16,11 @@ export class ErrorLog {
     private file: string,
     private level: string,
   ) {}
+
+  /** True when lines go to stderr already (no log file). */
+  get onStderr(): boolean {
+    return this.file === 'stderr';
+  }
 
   reconfigure(file: string, level: string): void {
     if (file !== this.file) this.reopenAt(file);

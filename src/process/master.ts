@@ -18,7 +18,14 @@ interface WorkerSlot {
   worker: Worker;
   generation: number;
   retiring: boolean;
+  /** When it was forked (ms): a death soon after counts toward a crash loop. */
+  startedMs: number;
 }
+
+/** A worker that dies this soon after its fork died "right after start". */
+const EARLY_DEATH_MS = 5000;
+/** This many early deaths in a row, and the master stops instead of restarting for ever. */
+const EARLY_DEATHS_TO_STOP = 5;
 
 /**
  * The master parses the config, forks the workers, owns signals, the pid
@@ -30,7 +37,10 @@ export class Master {
   private env!: WorkerEnv;
   private workerCount = 1;
   private stopping = false;
+  private exitCode = 0;
   private pidFile = '';
+  /** Workers that died right after start, in a row (any longer-lived death resets it). */
+  private earlyDeaths = 0;
   private readonly errorLog = new ErrorLog('stderr', 'notice');
 
   constructor(private readonly opts: MasterOptions) {}
@@ -77,7 +87,7 @@ export class Master {
    */
   private spawn(): Promise<void> {
     const worker = cluster.fork({ [WORKER_ENV_KEY]: JSON.stringify(this.env) });
-    this.slots.set(worker.id, { worker, generation: this.generation, retiring: false });
+    this.slots.set(worker.id, { worker, generation: this.generation, retiring: false, startedMs: Date.now() });
     // A message to a worker that just died raises EPIPE on this handle; the exit event handles the death.
     worker.on('error', () => undefined);
     return new Promise((resolve, reject) => {
@@ -111,7 +121,18 @@ export class Master {
     }
     const how = signal ? `exited on signal ${signal}` : `exited with code ${code}`;
     this.errorLog.log('alert', `worker process ${w.process.pid} ${how}`);
+    this.earlyDeaths = Date.now() - slot.startedMs < EARLY_DEATH_MS ? this.earlyDeaths + 1 : 0;
+    if (this.earlyDeaths >= EARLY_DEATHS_TO_STOP) return this.giveUp(how);
     if (slot.generation === this.generation) this.spawn().catch((e) => this.errorLog.log('alert', String(e.message)));
+  }
+
+  /** Workers keep dying as they start (a damaged store, a broken environment): restarting them cannot help. */
+  private giveUp(how: string): void {
+    const what = `worker processes died ${this.earlyDeaths} times in a row right after start (last ${how}); stopping — see the lines above`;
+    this.errorLog.log('emerg', what);
+    if (!this.errorLog.onStderr) process.stderr.write(`metricproxy: [emerg] ${what}\n`);
+    this.exitCode = 1;
+    this.stop(false);
   }
 
   private installSignals(): void {
@@ -166,6 +187,6 @@ export class Master {
     } catch {
       /* no pid file to remove */
     }
-    process.exit(0);
+    process.exit(this.exitCode);
   }
 }

@@ -4,6 +4,7 @@ import { ConfigError } from '../config/errors';
 import { loadConfig } from '../config/load';
 import { Listeners } from '../http/listeners';
 import type { Runtime } from '../http/runtime';
+import { isLevel } from './log';
 import type { MasterToWorker, WorkerEnv, WorkerToMaster } from './messages';
 import { setProcessTitle } from './title';
 
@@ -74,7 +75,8 @@ export async function runWorker(env: WorkerEnv): Promise<void> {
   rt.generation = env.generation;
   rt.loadTime = new Date(env.loadTime);
   const errorLog = rt.errorLog;
-  process.on('warning', (w) => errorLog.log('error', w.message));
+  // A warning emitted with an error-log level as its type logs at that level (the store's crit/warn lines).
+  process.on('warning', (w) => errorLog.log(isLevel(w.name) ? w.name : 'error', w.message));
   try {
     for (const init of rt.workerInits) await init(rt);
   } catch (e) {

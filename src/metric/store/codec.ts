@@ -90,4 +90,3 @@ export function keyString(bytes: Buffer): string {
   return bytes.toString('latin1');
 }
 
-export const EMPTY = Buffer.alloc(0);

@@ -14,7 +14,7 @@
  * resets subtract (src/status/reset.ts). Values are UTF-8 JSON; this file does
  * not know their shape (see src/status/snapshot.ts).
  */
-import * as lmdb from 'node-lmdb';
+import { freshReadTxn, getBytes, openDb, type ReadTxn, type StoreDb, type StoreEnv } from './environment';
 
 const RECORD_KINDS = { status: 0, process: 1, baseline: 2 } as const;
 export type RecordKind = keyof typeof RECORD_KINDS;
@@ -40,39 +40,39 @@ function instancePrefix(instance: number): Buffer {
 
 export class WorkerRecords {
   private constructor(
-    private readonly env: lmdb.Env,
-    private readonly dbi: lmdb.Dbi,
+    private readonly env: StoreEnv,
+    private readonly dbi: StoreDb,
     private readonly instance: number,
     private readonly worker: number,
   ) {}
 
   /** Opens (creating if needed) the records database in `env` for this worker of `instance`. */
-  static open(env: lmdb.Env, instance: number, worker: number): WorkerRecords {
-    const dbi = env.openDbi({ name: 'status', create: true, keyIsBuffer: true });
-    return new WorkerRecords(env, dbi, instance, worker);
+  static open(env: StoreEnv, instance: number, worker: number): WorkerRecords {
+    return new WorkerRecords(env, openDb(env, 'status'), instance, worker);
   }
 
   /** Replaces this worker's record of `kind`. */
   put(kind: RecordKind, json: string): void {
-    this.write((txn) => txn.putBinary(this.dbi, recordKey(this.instance, this.worker, kind), Buffer.from(json, 'utf8')));
+    this.write(() => this.dbi.putSync(recordKey(this.instance, this.worker, kind), Buffer.from(json, 'utf8')));
   }
 
   /** Every record of `kind` of this instance, by worker id (RETIRED included), read in one snapshot. */
   all(kind: RecordKind): Map<number, string> {
-    const txn = this.env.beginTxn({ readOnly: true });
+    const txn = freshReadTxn(this.env);
     try {
-      return this.collect(txn, kind);
+      return this.collect(kind, txn);
     } finally {
-      txn.abort();
+      txn.done();
     }
   }
 
-  private collect(txn: lmdb.Txn, kind: RecordKind): Map<number, string> {
+  /** Records of `kind` of this instance by worker id, read in `txn` (or the write transaction). */
+  private collect(kind: RecordKind, txn?: ReadTxn): Map<number, string> {
     const found = new Map<number, string>();
     const code = RECORD_KINDS[kind];
-    this.scan(txn, instancePrefix(this.instance), (key, cursor) => {
-      if (key[8] === code) found.set(key.readUInt32BE(4), cursor.getCurrentBinary()!.toString('utf8'));
-    });
+    for (const { key, value } of this.scan(instancePrefix(this.instance), txn)) {
+      if (key[8] === code) found.set(key.readUInt32BE(4), value.toString('utf8'));
+    }
     return found;
   }
 
@@ -82,11 +82,11 @@ export class WorkerRecords {
    * workers rewriting it at once never lose each other's change.
    */
   rewriteShared(kind: RecordKind, from: RecordKind, rewrite: (records: Map<number, string>, shared: string | undefined) => string): void {
-    this.write((txn) => {
-      const records = this.collect(txn, from);
+    this.write(() => {
+      const records = this.collect(from);
       const key = recordKey(this.instance, RETIRED, kind);
-      const shared = txn.getBinary(this.dbi, key) as Buffer | null;
-      txn.putBinary(this.dbi, key, Buffer.from(rewrite(records, shared?.toString('utf8')), 'utf8'));
+      const shared = getBytes(this.dbi, key)?.toString('utf8');
+      this.dbi.putSync(key, Buffer.from(rewrite(records, shared), 'utf8'));
     });
   }
 
@@ -97,58 +97,43 @@ export class WorkerRecords {
    * transaction, so readers see the totals neither drop nor double.
    */
   retire(kind: RecordKind, fold: (retired: string | undefined) => string): void {
-    this.write((txn) => {
+    this.write(() => {
       const retiredKey = recordKey(this.instance, RETIRED, kind);
-      const retired = txn.getBinary(this.dbi, retiredKey) as Buffer | null;
-      txn.putBinary(this.dbi, retiredKey, Buffer.from(fold(retired?.toString('utf8')), 'utf8'));
-      for (const k of Object.keys(RECORD_KINDS) as RecordKind[]) {
-        const key = recordKey(this.instance, this.worker, k);
-        if (txn.getBinary(this.dbi, key) !== null) txn.del(this.dbi, key);
-      }
+      const retired = getBytes(this.dbi, retiredKey)?.toString('utf8');
+      this.dbi.putSync(retiredKey, Buffer.from(fold(retired), 'utf8'));
+      for (const k of Object.keys(RECORD_KINDS) as RecordKind[]) this.dbi.removeSync(recordKey(this.instance, this.worker, k));
     });
   }
 
   /** Deletes the records of other instances whose master is gone (`alive(pid)` false): a restart's leftovers. */
   prune(alive: (instance: number) => boolean): void {
-    this.write((txn) => {
+    this.write(() => {
       const doomed: Buffer[] = [];
       const gone = new Map<number, boolean>();
-      this.scan(txn, Buffer.alloc(0), (key) => {
+      for (const { key } of this.scan(Buffer.alloc(0))) {
         const instance = key.readUInt32BE(0);
-        if (instance === this.instance) return;
+        if (instance === this.instance) continue;
         if (!gone.has(instance)) gone.set(instance, !alive(instance));
         if (gone.get(instance)) doomed.push(Buffer.from(key));
-      });
-      for (const key of doomed) txn.del(this.dbi, key);
+      }
+      for (const key of doomed) this.dbi.removeSync(key);
     });
   }
 
-  close(): void {
-    this.dbi.close();
+  /** Nothing to release: the database lives as long as its environment (the store closes that). */
+  close(): void {}
+
+  /** One write transaction; a throw inside rolls it back. */
+  private write(body: () => void): void {
+    this.env.transactionSync(body);
   }
 
-  private write(body: (txn: lmdb.Txn) => void): void {
-    const txn = this.env.beginTxn();
-    try {
-      body(txn);
-      txn.commit();
-    } catch (err) {
-      txn.abort();
-      throw err;
-    }
-  }
-
-  /** Visits every key starting with `prefix`, in key order. */
-  private scan(txn: lmdb.Txn, prefix: Buffer, visit: (key: Buffer, cursor: lmdb.Cursor<Buffer>) => void): void {
-    const cursor = new lmdb.Cursor<Buffer>(txn, this.dbi, { keyIsBuffer: true });
-    try {
-      const first = prefix.length === 0 ? cursor.goToFirst() : cursor.goToRange(prefix);
-      for (let key = first; key !== null; key = cursor.goToNext()) {
-        if (key.length !== KEY_BYTES || !key.subarray(0, prefix.length).equals(prefix)) break;
-        visit(key, cursor);
-      }
-    } finally {
-      cursor.close();
+  /** Every record whose key starts with `prefix`, in key order (in `txn`, or the write transaction). */
+  private *scan(prefix: Buffer, txn?: ReadTxn): Generator<{ key: Buffer; value: Buffer }> {
+    const range = this.dbi.getRange({ start: prefix.length === 0 ? undefined : prefix, transaction: txn });
+    for (const { key, value } of range) {
+      if (key.length !== KEY_BYTES || !key.subarray(0, prefix.length).equals(prefix)) break;
+      yield { key, value };
     }
   }
 }

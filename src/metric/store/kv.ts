@@ -5,7 +5,7 @@
  * serialises writers across processes, so a read-modify-write inside one
  * is exact across workers. This file is the only LMDB code they rely on.
  */
-import * as lmdb from 'node-lmdb';
+import { freshReadTxn, getBytes, openDb, type ReadTxn, type StoreDb, type StoreEnv } from './environment';
 import type { MetricStore } from './lmdb-store';
 
 export interface KvTxn {
@@ -16,72 +16,64 @@ export interface KvTxn {
   scan(prefix: Buffer, visit: (key: Buffer, value: Buffer) => boolean | void): void;
 }
 
+/**
+ * One transaction's view of the database: `txn` for a read snapshot, none
+ * inside a write transaction (lmdb-js routes every call to the current one).
+ */
 class LmdbKvTxn implements KvTxn {
   constructor(
-    private readonly txn: lmdb.Txn,
-    private readonly dbi: lmdb.Dbi,
+    private readonly db: StoreDb,
+    private readonly txn?: ReadTxn,
   ) {}
 
   get(key: Buffer): Buffer | null {
-    return this.txn.getBinary(this.dbi, key) as Buffer | null;
+    const value = getBytes(this.db, key, this.txn);
+    // Copied: the caller may keep it past the next read, which reuses getBytes' buffer.
+    return value === undefined ? null : Buffer.from(value);
   }
 
   put(key: Buffer, value: Buffer): void {
-    this.txn.putBinary(this.dbi, key, value);
+    this.db.putSync(key, value);
   }
 
   del(key: Buffer): void {
-    this.txn.del(this.dbi, key);
+    this.db.removeSync(key);
   }
 
   scan(prefix: Buffer, visit: (key: Buffer, value: Buffer) => boolean | void): void {
-    const cursor = new lmdb.Cursor<Buffer>(this.txn, this.dbi, { keyIsBuffer: true });
-    try {
-      for (let key = cursor.goToRange(prefix); key !== null; key = cursor.goToNext()) {
-        if (key.length < prefix.length || key.compare(prefix, 0, prefix.length, 0, prefix.length) !== 0) break;
-        if (visit(Buffer.from(key), cursor.getCurrentBinary()!) === false) break;
-      }
-    } finally {
-      cursor.close();
+    for (const { key, value } of this.db.getRange({ start: prefix, transaction: this.txn })) {
+      if (key.length < prefix.length || key.compare(prefix, 0, prefix.length, 0, prefix.length) !== 0) break;
+      if (visit(Buffer.from(key), value) === false) break;
     }
   }
 }
 
 export class KvDatabase {
   private constructor(
-    private readonly env: lmdb.Env,
-    private readonly dbi: lmdb.Dbi,
+    private readonly env: StoreEnv,
+    private readonly db: StoreDb,
   ) {}
 
   /** Opens (creating if needed) the database `name` in the store's environment. */
   static open(store: MetricStore, name: string): KvDatabase {
-    return new KvDatabase(store.env, store.env.openDbi({ name, create: true, keyIsBuffer: true }));
+    return new KvDatabase(store.env, openDb(store.env, name));
   }
 
-  /** Runs `body` in one write transaction: committed if it returns, aborted if it throws. */
+  /** Runs `body` in one write transaction: committed if it returns, rolled back if it throws. */
   write<T>(body: (t: KvTxn) => T): T {
-    const txn = this.env.beginTxn();
-    try {
-      const out = body(new LmdbKvTxn(txn, this.dbi));
-      txn.commit();
-      return out;
-    } catch (err) {
-      txn.abort();
-      throw err;
-    }
+    return this.env.transactionSync(() => body(new LmdbKvTxn(this.db)));
   }
 
-  /** Runs `body` on a read-only snapshot. */
+  /** Runs `body` on a snapshot of the newest commit (any worker's). */
   read<T>(body: (t: KvTxn) => T): T {
-    const txn = this.env.beginTxn({ readOnly: true });
+    const txn = freshReadTxn(this.env);
     try {
-      return body(new LmdbKvTxn(txn, this.dbi));
+      return body(new LmdbKvTxn(this.db, txn));
     } finally {
-      txn.abort();
+      txn.done();
     }
   }
 
-  close(): void {
-    this.dbi.close();
-  }
+  /** Nothing to release: the database lives as long as its environment (the store closes that). */
+  close(): void {}
 }

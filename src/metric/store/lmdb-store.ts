@@ -11,7 +11,7 @@
  * Giving every definition its own databases lets workers of an old config
  * keep writing during a reload without touching the new definition's data.
  *
- * Durability: the environment is opened with noSync. A commit is in the OS
+ * Durability: the environment is opened with noSync (environment.ts). A commit is in the OS
  * page cache as soon as it returns, so a crash of metricproxy (or of a
  * worker) loses nothing; only an OS crash or power failure can lose what
  * was committed since the last sync() — and, as LMDB documents for noSync,
@@ -20,8 +20,9 @@
  * fsync per request.
  */
 import * as fs from 'node:fs';
-import * as lmdb from 'node-lmdb';
 import { Zone, type ZoneDef } from '../zone';
+import { freshReadTxn, getBytes, openDb, openEnvironment, type StoreDb, type StoreEnv } from './environment';
+import { StoreHealth, type StoreLog, type StoreReport } from './health';
 import { MetricReader, type ReadableZone } from './reader';
 import { staleKeys } from './ttl';
 import { ZoneWriter, type ZoneDbis } from './zone-writer';
@@ -36,12 +37,16 @@ export interface MetricUpdate {
 export interface StoreOptions {
   /** Clock for averages and windows; Date.now by default (comparable across processes). */
   now?: () => number;
+  /** `metric_store PATH size=`: the most the data file may use; by default max(1 GiB, 64 × the zones' sizes). */
+  sizeBytes?: number;
+  /** Where the store reports a full store or failed commits (an error-log line); silent by default. */
+  log?: StoreLog;
 }
 
 const GIB = 1024 ** 3;
 
-/** Virtual address space only: LMDB's file grows with the data, not with this. */
-function mapSizeFor(zones: readonly ZoneDef[]): number {
+/** The default size: LMDB's file grows with the data up to it. */
+function defaultSize(zones: readonly ZoneDef[]): number {
   const total = zones.reduce((sum, z) => sum + z.size, 0);
   return Math.max(GIB, 64 * total);
 }
@@ -63,9 +68,10 @@ export class MetricStore {
   private constructor(
     private readonly dir: string,
     /** Shared with the status counters' own database (counters.ts). */
-    readonly env: lmdb.Env,
-    private readonly metaDbi: lmdb.Dbi,
+    readonly env: StoreEnv,
+    private readonly metaDbi: StoreDb,
     private readonly zones: ReadonlyMap<string, OpenZone>,
+    private readonly health: StoreHealth,
     private readonly now: () => number,
   ) {}
 
@@ -79,44 +85,66 @@ export class MetricStore {
     fs.mkdirSync(dir, { recursive: true });
     const realDir = fs.realpathSync(dir);
     if (openDirs.has(realDir)) throw new Error(`metric store ${realDir} is already open in this process`);
-    const env = new lmdb.Env();
-    env.open({ path: realDir, mapSize: mapSizeFor(defs), maxDbs: 2 * defs.length + 8, maxReaders: 1024, noSync: true });
+    const sizeBytes = opts.sizeBytes ?? defaultSize(defs);
+    const env = openEnvironment(realDir, { mapSize: sizeBytes, maxDbs: 2 * defs.length + 8 });
     try {
-      const metaDbi = env.openDbi({ name: 'meta', create: true, keyIsBuffer: true });
-      const zones = openZones(env, metaDbi, defs);
+      const { metaDbi, health, zones } = env.transactionSync(() => {
+        const meta = openDb(env, 'meta');
+        const h = new StoreHealth(env, meta, `${realDir}/data.mdb`, sizeBytes, opts.log ?? (() => undefined));
+        return { metaDbi: meta, health: h, zones: openZones(env, meta, h, defs) };
+      });
       openDirs.add(realDir);
-      return new MetricStore(realDir, env, metaDbi, zones, opts.now ?? Date.now);
+      return new MetricStore(realDir, env, metaDbi, zones, health, opts.now ?? Date.now);
     } catch (err) {
-      env.close();
+      void env.close();
       throw err;
     }
   }
 
-  /** Applies updates in order, all in one write transaction (one request phase). */
+  /**
+   * Applies updates in order, all in one write transaction (one request
+   * phase, or a loop turn's). A batch that cannot commit is lost whole and
+   * counted (see health.ts); it never throws.
+   */
   applyBatch(updates: readonly MetricUpdate[]): void {
     if (updates.length === 0) return;
     const batch = ++this.batch;
     const nowMs = this.now();
-    const txn = this.env.beginTxn();
+    this.health.check(nowMs);
+    let wroteCounts = false;
     try {
-      for (const u of updates) {
-        const writer = this.zone(u.zone).writer;
-        if (!this.touched.includes(writer)) this.touched.push(writer);
-        writer.apply(txn, batch, u.key, u.value, nowMs);
-      }
-      for (const writer of this.touched) writer.flush(txn);
-      txn.commit();
+      // Abortable: a throw inside rolls the whole batch back.
+      this.env.transactionSync(() => {
+        for (const u of updates) {
+          const writer = this.zone(u.zone).writer;
+          if (!this.touched.includes(writer)) this.touched.push(writer);
+          writer.apply(batch, u.key, u.value, nowMs);
+        }
+        for (const writer of this.touched) writer.flush();
+        wroteCounts = this.health.writeCounts(nowMs);
+      });
     } catch (err) {
-      txn.abort();
-      throw err;
+      this.health.failed(err, updates.length, nowMs);
+      return;
     } finally {
       this.touched.length = 0;
+    }
+    this.health.committed(nowMs, wroteCounts);
+  }
+
+  /** Commits, failures, lost updates (every worker's) and the data file's use of its size. */
+  report(): StoreReport {
+    const txn = freshReadTxn(this.env);
+    try {
+      return this.health.report((db, key) => getBytes(db, key, txn));
+    } finally {
+      txn.done();
     }
   }
 
   /** A consistent snapshot of all zones; close() it when done. */
   reader(): MetricReader {
-    return new MetricReader(this.env.beginTxn({ readOnly: true }), this.zones, this.metaDbi, this.now());
+    return new MetricReader(freshReadTxn(this.env), this.zones, this.metaDbi, this.now());
   }
 
   /** `$metric_NAME_value` / `_value_SUB` for one key, read on its own. */
@@ -131,23 +159,23 @@ export class MetricStore {
 
   /** Flushes committed data to disk (off the main thread). */
   sync(): Promise<void> {
-    const env = this.env as unknown as { sync(done: (err: Error | null) => void): void };
+    const env = this.env as unknown as { sync(done: (err?: Error) => void): void };
     return new Promise((resolve, reject) => env.sync((err) => (err ? reject(err) : resolve())));
   }
 
   /** API DELETE of a zone: its keys and `discarded` are gone, in one transaction. */
   clearZone(zone: string): void {
     const writer = this.zone(zone).writer;
-    this.writeTxn((txn) => writer.clear(txn));
+    this.writeTxn(() => writer.clear());
   }
 
   /** API DELETE of one key; false when the zone shows no such key. */
   deleteKey(zone: string, key: string): boolean {
     const writer = this.zone(zone).writer;
     const nowMs = this.now();
-    return this.writeTxn((txn, batch) => {
-      const removed = writer.removeKey(txn, batch, key, nowMs);
-      writer.flush(txn);
+    return this.writeTxn((batch) => {
+      const removed = writer.removeKey(batch, key, nowMs);
+      writer.flush();
       return removed;
     });
   }
@@ -160,49 +188,37 @@ export class MetricStore {
     const nowMs = this.now();
     const due = this.zonesWithStaleKeys(nowMs);
     if (due.length === 0) return 0;
-    return this.writeTxn((txn, batch) => {
+    return this.writeTxn((batch) => {
       let swept = 0;
       for (const { writer } of due) {
-        swept += writer.sweep(txn, batch, nowMs);
-        writer.flush(txn);
+        swept += writer.sweep(batch, nowMs);
+        writer.flush();
       }
       return swept;
     });
   }
 
-  close(): void {
-    for (const z of this.zones.values()) {
-      z.dbis.records.close();
-      z.dbis.lru.close();
-    }
-    this.metaDbi.close();
-    this.env.close();
+  async close(): Promise<void> {
     openDirs.delete(this.dir);
+    await this.env.close();
   }
 
   private zonesWithStaleKeys(nowMs: number): OpenZone[] {
     const withTtl = [...this.zones.values()].filter((z) => z.zone.ttl > 0);
     if (withTtl.length === 0) return [];
-    const txn = this.env.beginTxn({ readOnly: true });
+    const txn = freshReadTxn(this.env);
     try {
-      return withTtl.filter((z) => staleKeys(txn, z.dbis.lru, z.zone.ttl, nowMs, 1).length > 0);
+      return withTtl.filter((z) => staleKeys(z.dbis.lru, z.zone.ttl, nowMs, 1, txn).length > 0);
     } finally {
-      txn.abort();
+      txn.done();
     }
   }
 
   /** One write transaction outside the per-phase batches (API writes, sweeps). */
-  private writeTxn<T>(body: (txn: lmdb.Txn, batch: number) => T): T {
+  private writeTxn<T>(body: (batch: number) => T): T {
     const batch = ++this.batch;
-    const txn = this.env.beginTxn();
-    try {
-      const result = body(txn, batch);
-      txn.commit();
-      return result;
-    } catch (err) {
-      txn.abort();
-      throw err;
-    }
+    // Abortable: a throw inside rolls it back and is passed on.
+    return this.env.transactionSync(() => body(batch));
   }
 
   private zone(name: string): OpenZone {
@@ -212,42 +228,35 @@ export class MetricStore {
   }
 }
 
-/** Opens every zone's databases in one write transaction, emptying changed ones. */
-function openZones(env: lmdb.Env, metaDbi: lmdb.Dbi, defs: readonly ZoneDef[]): Map<string, OpenZone> {
+/** Opens every zone's databases, emptying changed ones (inside the caller's write transaction). */
+function openZones(env: StoreEnv, metaDbi: StoreDb, health: StoreHealth, defs: readonly ZoneDef[]): Map<string, OpenZone> {
   const zones = new Map<string, OpenZone>();
-  const txn = env.beginTxn();
-  try {
-    for (const def of defs) {
-      if (zones.has(def.name)) throw new Error(`duplicate metric zone "${def.name}"`);
-      zones.set(def.name, openZone(env, txn, metaDbi, new Zone(def)));
-    }
-    txn.commit();
-  } catch (err) {
-    txn.abort();
-    throw err;
+  for (const def of defs) {
+    if (zones.has(def.name)) throw new Error(`duplicate metric zone "${def.name}"`);
+    zones.set(def.name, openZone(env, metaDbi, health, new Zone(def)));
   }
   return zones;
 }
 
-function openZone(env: lmdb.Env, txn: lmdb.Txn, metaDbi: lmdb.Dbi, zone: Zone): OpenZone {
+function openZone(env: StoreEnv, metaDbi: StoreDb, health: StoreHealth, zone: Zone): OpenZone {
   const { name } = zone.def;
   const fp = zone.fingerprint;
   const dbis: ZoneDbis = {
-    records: env.openDbi({ name: `z/${name}/${fp}`, create: true, keyIsBuffer: true, txn }),
-    lru: env.openDbi({ name: `l/${name}/${fp}`, create: true, keyIsBuffer: true, txn }),
+    records: openDb(env, `z/${name}/${fp}`),
+    lru: openDb(env, `l/${name}/${fp}`),
     metaKey: Buffer.from(`m/${name}/${fp}`),
   };
-  const writer = new ZoneWriter(zone, dbis, metaDbi);
+  const writer = new ZoneWriter(zone, dbis, metaDbi, health);
   const currentKey = Buffer.from(`c/${name}`);
-  const current = txn.getBinary(metaDbi, currentKey) as Buffer | null;
+  const current = getBytes(metaDbi, currentKey);
   // Switching to this definition from another one (A→B, or back B→A)
   // starts it empty; reopening the same definition keeps its data.
-  if (current === null || current.toString() !== fp) {
-    dbis.records.drop({ txn, justFreePages: true });
-    dbis.lru.drop({ txn, justFreePages: true });
-    txn.putBinary(metaDbi, dbis.metaKey, writer.freshMeta());
-    txn.putBinary(metaDbi, currentKey, Buffer.from(fp));
+  if (current === undefined || current.toString() !== fp) {
+    dbis.records.clearSync();
+    dbis.lru.clearSync();
+    metaDbi.putSync(dbis.metaKey, writer.freshMeta());
+    metaDbi.putSync(currentKey, Buffer.from(fp));
   }
-  writer.markOrderUnknown(txn);
+  writer.markOrderUnknown();
   return { zone, dbis, writer };
 }

@@ -1,8 +1,8 @@
-import * as lmdb from 'node-lmdb';
 import { MAX_METRIC_BYTES } from '../strtod';
 import type { MetricValue } from '../value';
 import type { Zone } from '../zone';
 import { decodeInto, doubleRecord, keyString, META, RECORD_SEQ, RECORD_STATE, type DoubleRecord } from './codec';
+import { getBytes, type ReadTxn, type StoreDb } from './environment';
 import { keyUpdatedAt, staleKeys } from './ttl';
 import type { ZoneDbis } from './zone-writer';
 
@@ -25,7 +25,11 @@ export interface ReadableZone {
 
 /**
  * A consistent snapshot of every zone: one LMDB read transaction, held until
- * close(). Keep it short (one API response): an open reader pins old pages.
+ * close() (every read below passes it), across event-loop turns when the
+ * caller renders in slices. lmdb-js keeps a transaction in use until its last
+ * done() and never renews it underneath (its timer only detaches it from new
+ * readers); writers are never blocked by it. Keep it short (one API
+ * response): an open reader pins old pages.
  */
 export class MetricReader {
   private readonly metas = new Map<string, Float64Array>();
@@ -34,9 +38,9 @@ export class MetricReader {
   private readonly stale = new Map<string, ReadonlySet<string>>();
 
   constructor(
-    private readonly txn: lmdb.Txn,
+    private readonly txn: ReadTxn,
     private readonly zones: ReadonlyMap<string, ReadableZone>,
-    private readonly metaDbi: lmdb.Dbi,
+    private readonly metaDbi: StoreDb,
     private readonly nowMs: number,
   ) {}
 
@@ -70,7 +74,7 @@ export class MetricReader {
   updatedAt(zone: string, key: string): number | undefined {
     if (!this.zoneOf(zone).tracksOrder || this.state(zone, key)?.off !== RECORD_STATE) return undefined;
     const record = this.recordScratch(zone);
-    const at = keyUpdatedAt(this.txn, this.readable(zone).dbis.lru, record.f64[RECORD_SEQ], key);
+    const at = keyUpdatedAt(this.readable(zone).dbis.lru, record.f64[RECORD_SEQ], key, this.txn);
     return at > 0 ? at : undefined;
   }
 
@@ -91,20 +95,15 @@ export class MetricReader {
   }
 
   close(): void {
-    this.txn.abort();
+    this.txn.done();
   }
 
   private *storedKeys(zone: string): Generator<string> {
     const discardKey = this.zoneOf(zone).def.discardKey;
-    const cursor = new lmdb.Cursor<Buffer>(this.txn, this.readable(zone).dbis.records, { keyIsBuffer: true });
-    try {
-      for (let key = cursor.goToFirst(); key !== null; key = cursor.goToNext()) {
-        const name = keyString(key);
-        // The discard key is reserved: a stored key of that name predates it.
-        if (name !== discardKey && !this.staleOf(zone).has(name)) yield name;
-      }
-    } finally {
-      cursor.close();
+    for (const key of this.readable(zone).dbis.records.getKeys({ transaction: this.txn })) {
+      const name = keyString(key);
+      // The discard key is reserved: a stored key of that name predates it.
+      if (name !== discardKey && !this.staleOf(zone).has(name)) yield name;
     }
   }
 
@@ -123,8 +122,8 @@ export class MetricReader {
   }
 
   private stored(zone: string, key: string): DoubleRecord | undefined {
-    const stored = this.txn.getBinary(this.readable(zone).dbis.records, Buffer.from(key, 'latin1')) as Buffer | null;
-    if (stored === null) return undefined;
+    const stored = getBytes(this.readable(zone).dbis.records, Buffer.from(key, 'latin1'), this.txn);
+    if (stored === undefined) return undefined;
     const record = this.recordScratch(zone);
     decodeInto(stored, record);
     return record;
@@ -136,8 +135,8 @@ export class MetricReader {
       const { zone: z, dbis } = this.readable(zone);
       // A writer without ttl (an older config during a reload) left the index behind; the next ttl writer
       // rebuilds it. Until then update times are unknown, and no key is taken for stale.
-      const lruStale = (this.txn.getBinary(this.metaDbi, dbis.metaKey) as Buffer).readDoubleLE(META.lruStale * 8) !== 0;
-      stale = new Set(lruStale ? [] : staleKeys(this.txn, dbis.lru, z.ttl, this.nowMs));
+      const lruStale = getBytes(this.metaDbi, dbis.metaKey, this.txn)?.readDoubleLE(META.lruStale * 8) !== 0;
+      stale = new Set(lruStale ? [] : staleKeys(dbis.lru, z.ttl, this.nowMs, Infinity, this.txn));
       this.stale.set(zone, stale);
     }
     return stale;
@@ -159,7 +158,9 @@ export class MetricReader {
     let meta = this.metas.get(zone);
     if (meta === undefined) {
       const record = doubleRecord(META.discardState + this.zoneOf(zone).slots);
-      decodeInto(this.txn.getBinary(this.metaDbi, this.readable(zone).dbis.metaKey), record);
+      const stored = getBytes(this.metaDbi, this.readable(zone).dbis.metaKey, this.txn);
+      if (stored === undefined) throw new Error(`metric store: zone "${zone}" has no meta record`);
+      decodeInto(stored, record);
       meta = record.f64;
       this.foldStale(zone, meta);
       this.metas.set(zone, meta);

@@ -6,8 +6,8 @@
  * always a prefix of the index: finding them reads only those keys, never
  * the whole zone.
  */
-import * as lmdb from 'node-lmdb';
 import { KeyBuffers, keyString, lruEntryKey, LRU_PREFIX } from './codec';
+import { getBytes, type ReadTxn, type StoreDb } from './environment';
 
 const timeScratch = new Float64Array(1);
 const timeBytes = Buffer.from(timeScratch.buffer);
@@ -19,8 +19,8 @@ export function lruTimeValue(nowMs: number): Buffer {
 }
 
 /** The last update time an LRU value holds; entries written before ttl existed hold none (0: long ago). */
-export function lruTime(value: Buffer | null): number {
-  return value !== null && value.length === 8 ? value.readDoubleLE(0) : 0;
+export function lruTime(value: Buffer | undefined): number {
+  return value !== undefined && value.length === 8 ? value.readDoubleLE(0) : 0;
 }
 
 /** Whether a key last updated at `updatedMs` is past `ttlMs` at `nowMs`. */
@@ -30,26 +30,25 @@ export function isStale(updatedMs: number, ttlMs: number, nowMs: number): boolea
 
 const lruKeys = new KeyBuffers(LRU_PREFIX);
 
-/** The last update time of a key whose record holds sequence number `seq`. */
-export function keyUpdatedAt(txn: lmdb.Txn, lru: lmdb.Dbi, seq: number, key: string): number {
-  return lruTime(txn.getBinary(lru, lruKeys.encodeWithSeq(seq, key)) as Buffer | null);
+/**
+ * The last update time of a key whose record holds sequence number `seq`
+ * (read in `txn`, or in the write transaction when none is given).
+ */
+export function keyUpdatedAt(lru: StoreDb, seq: number, key: string, txn?: ReadTxn): number {
+  return lruTime(getBytes(lru, lruKeys.encodeWithSeq(seq, key), txn));
 }
 
 /**
  * The keys past their ttl, oldest first (at most `limit`): the head of the
- * LRU index up to the first key updated recently enough.
+ * LRU index up to the first key updated recently enough (read in `txn`, or
+ * in the write transaction when none is given).
  */
-export function staleKeys(txn: lmdb.Txn, lru: lmdb.Dbi, ttlMs: number, nowMs: number, limit = Infinity): string[] {
+export function staleKeys(lru: StoreDb, ttlMs: number, nowMs: number, limit = Infinity, txn?: ReadTxn): string[] {
   const stale: string[] = [];
   if (ttlMs <= 0) return stale;
-  const cursor = new lmdb.Cursor<Buffer>(txn, lru, { keyIsBuffer: true });
-  try {
-    for (let entry = cursor.goToFirst(); entry !== null && stale.length < limit; entry = cursor.goToNext()) {
-      if (!isStale(lruTime(cursor.getCurrentBinary()), ttlMs, nowMs)) break;
-      stale.push(keyString(lruEntryKey(entry)));
-    }
-  } finally {
-    cursor.close();
+  for (const { key, value } of lru.getRange({ transaction: txn })) {
+    if (stale.length >= limit || !isStale(lruTime(value), ttlMs, nowMs)) break;
+    stale.push(keyString(lruEntryKey(key)));
   }
   return stale;
 }

@@ -1,4 +1,3 @@
-import * as lmdb from 'node-lmdb';
 import type { Zone } from '../zone';
 import {
   decodeInto,
@@ -12,12 +11,14 @@ import {
   RECORD_STATE,
   type DoubleRecord,
 } from './codec';
+import { getBytes, type StoreDb } from './environment';
+import type { StoreHealth } from './health';
 import { isStale, keyUpdatedAt, lruTimeValue, staleKeys } from './ttl';
 
 /** One zone's LMDB databases: key records and the LRU index of one definition. */
 export interface ZoneDbis {
-  records: lmdb.Dbi;
-  lru: lmdb.Dbi;
+  records: StoreDb;
+  lru: StoreDb;
   /** Key of this zone's meta record in the shared meta database. */
   metaKey: Buffer;
 }
@@ -27,14 +28,15 @@ export interface ZoneDbis {
 const recordKeys = new KeyBuffers(0);
 const lruKeys = new KeyBuffers(LRU_PREFIX);
 
-function mustGet(txn: lmdb.Txn, dbi: lmdb.Dbi, key: Buffer): Buffer {
-  const stored = txn.getBinary(dbi, key) as Buffer | null;
-  if (stored === null) throw new Error(`metric store: missing record ${keyString(key)}`);
+function mustGet(dbi: StoreDb, key: Buffer): Buffer {
+  const stored = getBytes(dbi, key);
+  if (stored === undefined) throw new Error(`metric store: missing record ${keyString(key)}`);
   return stored;
 }
 
 /**
- * Writes one zone inside the caller's write transaction, following Angie's
+ * Writes one zone inside the caller's write transaction (lmdb-js keeps it
+ * current: every read and write below goes to it), following Angie's
  * rules for a full zone. The meta record is read at most once per batch and
  * written back by flush().
  */
@@ -57,7 +59,8 @@ export class ZoneWriter {
   constructor(
     readonly zone: Zone,
     private readonly dbis: ZoneDbis,
-    private readonly metaDbi: lmdb.Dbi,
+    private readonly metaDbi: StoreDb,
+    private readonly health: StoreHealth,
   ) {
     this.meta = doubleRecord(META.discardState + zone.slots);
     this.record = doubleRecord(RECORD_STATE + zone.slots);
@@ -71,16 +74,16 @@ export class ZoneWriter {
     return this.meta.bytes;
   }
 
-  apply(txn: lmdb.Txn, batch: number, rawKey: string, v: number, nowMs: number): void {
+  apply(batch: number, rawKey: string, v: number, nowMs: number): void {
     const key = this.zone.acceptKey(rawKey);
     if (key === undefined) return;
-    if (this.zone.tracksOrder) this.loadMeta(txn, batch, nowMs);
+    if (this.zone.tracksOrder) this.loadMeta(batch, nowMs);
     else if (this.updateInBatch(batch, key, v, nowMs)) return;
-    const stored = this.liveRecord(txn, key, nowMs);
-    if (stored === null) {
-      this.create(txn, batch, key, v, nowMs);
+    const stored = this.liveRecord(key, nowMs);
+    if (stored === undefined) {
+      this.create(batch, key, v, nowMs);
     } else if (this.zone.tracksOrder) {
-      this.updateStored(txn, stored, key, v, nowMs);
+      this.updateStored(stored, key, v, nowMs);
     } else {
       const rec = this.spareRecords.pop() ?? doubleRecord(this.record.f64.length);
       decodeInto(stored, rec);
@@ -93,17 +96,17 @@ export class ZoneWriter {
    * Drops every key past the zone's ttl, folding each into the discard key;
    * returns how many. Reads only the stale head of the LRU index.
    */
-  sweep(txn: lmdb.Txn, batch: number, nowMs: number): number {
+  sweep(batch: number, nowMs: number): number {
     if (this.zone.ttl <= 0) return 0;
-    this.loadMeta(txn, batch, nowMs);
-    const stale = staleKeys(txn, this.dbis.lru, this.zone.ttl, nowMs);
-    for (const key of stale) this.expireKey(txn, key, nowMs);
+    this.loadMeta(batch, nowMs);
+    const stale = staleKeys(this.dbis.lru, this.zone.ttl, nowMs);
+    for (const key of stale) this.expireKey(key, nowMs);
     return stale.length;
   }
 
   /** API DELETE of one key (the discard key: back to its initial state, hidden); false if the zone shows no such key. */
-  removeKey(txn: lmdb.Txn, batch: number, key: string, nowMs: number): boolean {
-    this.loadMeta(txn, batch, nowMs);
+  removeKey(batch: number, key: string, nowMs: number): boolean {
+    this.loadMeta(batch, nowMs);
     const meta = this.meta.f64;
     if (this.zone.hasDiscardKey && key === this.zone.def.discardKey) {
       if (!meta[META.isExpired]) return false;
@@ -111,9 +114,9 @@ export class ZoneWriter {
       meta[META.isExpired] = 0;
       return true;
     }
-    const stored = this.liveRecord(txn, key, nowMs);
-    if (stored === null) return false;
-    this.dropKey(txn, key, stored);
+    const stored = this.liveRecord(key, nowMs);
+    if (stored === undefined) return false;
+    this.dropKey(key, stored);
     return true;
   }
 
@@ -122,33 +125,33 @@ export class ZoneWriter {
    * not move keys in the LRU index, so a later ttl or expire=on writer must
    * rebuild it rather than trust the update times it holds.
    */
-  markOrderUnknown(txn: lmdb.Txn): void {
+  markOrderUnknown(): void {
     if (this.zone.tracksOrder) return;
-    decodeInto(mustGet(txn, this.metaDbi, this.dbis.metaKey), this.meta);
+    decodeInto(mustGet(this.metaDbi, this.dbis.metaKey), this.meta);
     if (this.meta.f64[META.lruStale]) return;
     this.meta.f64[META.lruStale] = 1;
-    txn.putBinary(this.metaDbi, this.dbis.metaKey, this.meta.bytes);
+    this.metaDbi.putSync(this.dbis.metaKey, this.meta.bytes);
   }
 
   /** API DELETE of the zone: no keys, nothing discarded, as if just created. */
-  clear(txn: lmdb.Txn): void {
-    this.dbis.records.drop({ txn, justFreePages: true });
-    this.dbis.lru.drop({ txn, justFreePages: true });
-    txn.putBinary(this.metaDbi, this.dbis.metaKey, this.freshMeta());
+  clear(): void {
+    this.dbis.records.clearSync();
+    this.dbis.lru.clearSync();
+    this.metaDbi.putSync(this.dbis.metaKey, this.freshMeta());
     // The meta record cached for the current batch no longer exists.
     this.metaBatch = -1;
     this.metaDirty = false;
   }
 
   /** Writes back the records and the meta record this batch changed. */
-  flush(txn: lmdb.Txn): void {
+  flush(): void {
     for (const [key, rec] of this.batchRecords) {
-      txn.putBinary(this.dbis.records, recordKeys.encode(key), rec.bytes);
+      this.dbis.records.putSync(recordKeys.encode(key), rec.bytes);
       this.spareRecords.push(rec);
     }
     this.batchRecords.clear();
     if (!this.metaDirty) return;
-    txn.putBinary(this.metaDbi, this.dbis.metaKey, this.meta.bytes);
+    this.metaDbi.putSync(this.dbis.metaKey, this.meta.bytes);
     this.metaDirty = false;
   }
 
@@ -166,22 +169,23 @@ export class ZoneWriter {
     return true;
   }
 
-  private updateStored(txn: lmdb.Txn, stored: Buffer, key: string, v: number, nowMs: number): void {
+  private updateStored(stored: Buffer, key: string, v: number, nowMs: number): void {
     const rec = this.record.f64;
     decodeInto(stored, this.record);
     this.zone.update(rec, RECORD_STATE, v, nowMs);
     // Angie moves an updated key to the head of its queue.
-    txn.del(this.dbis.lru, lruKeys.encodeWithSeq(rec[RECORD_SEQ], key));
+    this.dbis.lru.removeSync(lruKeys.encodeWithSeq(rec[RECORD_SEQ], key));
     rec[RECORD_SEQ] = this.nextSeq();
-    txn.putBinary(this.dbis.lru, lruKeys.encodeWithSeq(rec[RECORD_SEQ], key), lruTimeValue(nowMs));
-    txn.putBinary(this.dbis.records, recordKeys.encode(key), this.record.bytes);
+    this.dbis.lru.putSync(lruKeys.encodeWithSeq(rec[RECORD_SEQ], key), lruTimeValue(nowMs));
+    this.dbis.records.putSync(recordKeys.encode(key), this.record.bytes);
   }
 
-  private create(txn: lmdb.Txn, batch: number, key: string, v: number, nowMs: number): void {
-    this.loadMeta(txn, batch, nowMs);
+  private create(batch: number, key: string, v: number, nowMs: number): void {
+    if (this.health.full) return this.health.refused();
+    this.loadMeta(batch, nowMs);
     const meta = this.meta.f64;
     const chunks = this.zone.keyNodeChunks(key.length);
-    if (!this.reserve(txn, chunks, nowMs)) {
+    if (!this.reserve(chunks, nowMs)) {
       // Angie: with expire=off a rejected update goes to the discard key.
       if (!this.zone.def.expire && this.zone.hasDiscardKey && meta[META.isExpired]) {
         this.zone.update(meta, META.discardState, v, nowMs);
@@ -192,9 +196,9 @@ export class ZoneWriter {
     rec[RECORD_SEQ] = this.nextSeq();
     this.zone.init(rec, RECORD_STATE);
     this.zone.update(rec, RECORD_STATE, v, nowMs);
-    txn.putBinary(this.dbis.records, recordKeys.encode(key), this.record.bytes);
+    this.dbis.records.putSync(recordKeys.encode(key), this.record.bytes);
     if (this.zone.tracksOrder) {
-      txn.putBinary(this.dbis.lru, lruKeys.encodeWithSeq(rec[RECORD_SEQ], key), lruTimeValue(nowMs));
+      this.dbis.lru.putSync(lruKeys.encodeWithSeq(rec[RECORD_SEQ], key), lruTimeValue(nowMs));
     } else {
       meta[META.lruStale] = 1;
     }
@@ -208,19 +212,19 @@ export class ZoneWriter {
    * with expire=on evicts the least recently updated key before retrying.
    * Returns false when the node cannot be placed.
    */
-  private reserve(txn: lmdb.Txn, chunks: number, nowMs: number): boolean {
+  private reserve(chunks: number, nowMs: number): boolean {
     const meta = this.meta.f64;
     const freeChunks = () => this.zone.totalChunks - this.zone.baseChunks - meta[META.keyChunks];
     let free = freeChunks();
     // Keys past their ttl give their room back before anything counts as discarded.
-    if (free < chunks && this.sweep(txn, this.metaBatch, nowMs) > 0) free = freeChunks();
+    if (free < chunks && this.sweep(this.metaBatch, nowMs) > 0) free = freeChunks();
     for (let taken = 0; taken < chunks; taken++) {
       while (free <= 0) {
         meta[META.discarded]++;
         if (meta[META.keys] === 0) return false;
         if (this.zone.hasDiscardKey) meta[META.isExpired] = 1;
         if (!this.zone.def.expire) return false;
-        free += this.evictOldest(txn, nowMs);
+        free += this.evictOldest(nowMs);
       }
       free--;
       meta[META.allocs]++;
@@ -229,34 +233,31 @@ export class ZoneWriter {
   }
 
   /** Removes the least recently updated key, folding it into the discard key. */
-  private evictOldest(txn: lmdb.Txn, nowMs: number): number {
-    const cursor = new lmdb.Cursor<Buffer>(txn, this.dbis.lru, { keyIsBuffer: true });
-    let key: string;
-    try {
-      const entry = cursor.goToFirst();
-      if (entry === null) throw new Error(`metric zone "${this.zone.def.name}": LRU index is empty`);
-      key = keyString(lruEntryKey(entry));
-    } finally {
-      cursor.close();
-    }
-    const stored = mustGet(txn, this.dbis.records, recordKeys.encode(key));
+  private evictOldest(nowMs: number): number {
+    let entry: Buffer | undefined;
+    for (const first of this.dbis.lru.getKeys({ limit: 1 })) entry = Buffer.from(first);
+    if (entry === undefined) throw new Error(`metric zone "${this.zone.def.name}": LRU index is empty`);
+    const key = keyString(lruEntryKey(entry));
+    const stored = mustGet(this.dbis.records, recordKeys.encode(key));
     if (this.zone.hasDiscardKey) this.foldIntoDiscardKey(stored, nowMs);
-    return this.dropKey(txn, key, stored);
+    return this.dropKey(key, stored);
   }
 
   /**
-   * The key's stored record, or null when there is none or it is past the
-   * zone's ttl — then it is dropped here (expiry on access), so an update
+   * The key's stored record, or undefined when there is none or it is past
+   * the zone's ttl — then it is dropped here (expiry on access), so an update
    * starts it afresh and a DELETE finds nothing to remove.
    */
-  private liveRecord(txn: lmdb.Txn, key: string, nowMs: number): Buffer | null {
-    const stored = txn.getBinary(this.dbis.records, recordKeys.encode(key)) as Buffer | null;
-    if (stored === null || this.zone.ttl <= 0) return stored;
-    decodeInto(stored, this.evicted);
-    const updated = keyUpdatedAt(txn, this.dbis.lru, this.evicted.f64[RECORD_SEQ], key);
-    if (!isStale(updated, this.zone.ttl, nowMs)) return stored;
-    this.expireKey(txn, key, nowMs);
-    return null;
+  private liveRecord(key: string, nowMs: number): Buffer | undefined {
+    const stored = getBytes(this.dbis.records, recordKeys.encode(key));
+    if (stored === undefined || this.zone.ttl <= 0) return stored;
+    // Copied: getBytes' buffer is reused by the next read (the LRU lookup below).
+    const record = Buffer.from(stored);
+    decodeInto(record, this.evicted);
+    const updated = keyUpdatedAt(this.dbis.lru, this.evicted.f64[RECORD_SEQ], key);
+    if (!isStale(updated, this.zone.ttl, nowMs)) return record;
+    this.expireKey(key, nowMs);
+    return undefined;
   }
 
   /**
@@ -264,13 +265,13 @@ export class ZoneWriter {
    * the discard key, which then shows) but is not counted as discarded:
    * nothing was turned away.
    */
-  private expireKey(txn: lmdb.Txn, key: string, nowMs: number): void {
-    const stored = mustGet(txn, this.dbis.records, recordKeys.encode(key));
+  private expireKey(key: string, nowMs: number): void {
+    const stored = mustGet(this.dbis.records, recordKeys.encode(key));
     if (this.zone.hasDiscardKey) {
       this.foldIntoDiscardKey(stored, nowMs);
       this.meta.f64[META.isExpired] = 1;
     }
-    this.dropKey(txn, key, stored);
+    this.dropKey(key, stored);
   }
 
   private foldIntoDiscardKey(stored: Buffer, nowMs: number): void {
@@ -279,11 +280,10 @@ export class ZoneWriter {
   }
 
   /** Deletes a key's record and index entry and gives its room back; returns the chunks freed. */
-  private dropKey(txn: lmdb.Txn, key: string, stored: Buffer): number {
+  private dropKey(key: string, stored: Buffer): number {
     decodeInto(stored, this.evicted);
-    const lruKey = lruKeys.encodeWithSeq(this.evicted.f64[RECORD_SEQ], key);
-    if (txn.getBinary(this.dbis.lru, lruKey) !== null) txn.del(this.dbis.lru, lruKey);
-    txn.del(this.dbis.records, recordKeys.encode(key));
+    this.dbis.lru.removeSync(lruKeys.encodeWithSeq(this.evicted.f64[RECORD_SEQ], key));
+    this.dbis.records.removeSync(recordKeys.encode(key));
     const freed = this.zone.keyNodeChunks(key.length);
     this.meta.f64[META.keyChunks] -= freed;
     this.meta.f64[META.keys]--;
@@ -295,12 +295,12 @@ export class ZoneWriter {
   }
 
   /** Every path that needs the meta record also changes it, hence dirty. */
-  private loadMeta(txn: lmdb.Txn, batch: number, nowMs: number): void {
+  private loadMeta(batch: number, nowMs: number): void {
     if (this.metaBatch === batch) return;
-    decodeInto(mustGet(txn, this.metaDbi, this.dbis.metaKey), this.meta);
+    decodeInto(mustGet(this.metaDbi, this.dbis.metaKey), this.meta);
     this.metaBatch = batch;
     this.metaDirty = true;
-    if (this.zone.tracksOrder && this.meta.f64[META.lruStale]) this.rebuildLru(txn, nowMs);
+    if (this.zone.tracksOrder && this.meta.f64[META.lruStale]) this.rebuildLru(nowMs);
   }
 
   /**
@@ -309,18 +309,15 @@ export class ZoneWriter {
    * the records' sequence numbers before relying on it. Their update times
    * are unknown: the ttl counts from now.
    */
-  private rebuildLru(txn: lmdb.Txn, nowMs: number): void {
-    this.dbis.lru.drop({ txn, justFreePages: true });
-    const cursor = new lmdb.Cursor<Buffer>(txn, this.dbis.records, { keyIsBuffer: true });
-    try {
-      for (let key = cursor.goToFirst(); key !== null; key = cursor.goToNext()) {
-        decodeInto(cursor.getCurrentBinary()!, this.evicted);
-        const entry = lruKeys.encodeWithSeq(this.evicted.f64[RECORD_SEQ], keyString(key));
-        txn.putBinary(this.dbis.lru, entry, lruTimeValue(nowMs));
-      }
-    } finally {
-      cursor.close();
+  private rebuildLru(nowMs: number): void {
+    this.dbis.lru.clearSync();
+    // Gathered first: the index is written while nothing iterates.
+    const entries: Buffer[] = [];
+    for (const { key, value } of this.dbis.records.getRange({})) {
+      decodeInto(value, this.evicted);
+      entries.push(Buffer.from(lruKeys.encodeWithSeq(this.evicted.f64[RECORD_SEQ], keyString(key))));
     }
+    for (const entry of entries) this.dbis.lru.putSync(entry, lruTimeValue(nowMs));
     this.meta.f64[META.lruStale] = 0;
   }
 }

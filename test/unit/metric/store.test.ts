@@ -1,5 +1,5 @@
 import { afterEach, describe, it, expect } from 'vitest';
-import { MetricStore, type MetricUpdate } from '../../../src/metric/store/lmdb-store';
+import { MetricStore } from '../../../src/metric/store/lmdb-store';
 import { parseMetricValue } from '../../../src/metric/strtod';
 import type { ZoneDef } from '../../../src/metric/zone';
 import { bytes, complexZone, inlineZone, metricValueToJson, tempDir } from './helpers';
@@ -104,15 +104,19 @@ describe('keys', () => {
     });
   });
 
-  it('applies a batch in order, all or nothing', () => {
-    const { store } = openStore([inlineZone('z', 32768, ['last'])]);
-    const updates: MetricUpdate[] = [
+  it('applies a batch in order, all or nothing: one that cannot commit is lost whole, counted and logged', () => {
+    const { dir, cleanup } = tempDir();
+    const logged: string[] = [];
+    const store = MetricStore.open(dir, [inlineZone('z', 32768, ['last'])], { log: (level, text) => logged.push(`[${level}] ${text}`) });
+    cleanups.push(cleanup, () => store.close());
+    store.applyBatch([
       { zone: 'z', key: 'k', value: 1 },
       { zone: 'z', key: 'k', value: 2 },
-    ];
-    store.applyBatch(updates);
-    expect(() => store.applyBatch([{ zone: 'z', key: 'k', value: 3 }, { zone: 'nope', key: 'k', value: 4 }])).toThrow('unknown metric zone "nope"');
+    ]);
+    store.applyBatch([{ zone: 'z', key: 'k', value: 3 }, { zone: 'nope', key: 'k', value: 4 }]);
     expect(jsonOf(store, 'z', 'k')).toBe('2');
+    expect(store.report()).toMatchObject({ commits: 1, failures: 1, lostUpdates: 2 });
+    expect(logged).toEqual([expect.stringMatching(/^\[crit\] metric store ".*": commit failed \(unknown metric zone "nope"\); its updates are lost/)]);
   });
 
   it('gives variable texts, the discard key included once in use', () => {
@@ -270,5 +274,28 @@ describe('persistence and definition changes', () => {
       expect(r.get('z', key39(1))).toBe(1);
       expect(r.get('z', key39(500))).toBe(1);
     });
+  });
+});
+
+describe('a reader held across event-loop turns (a render in slices)', () => {
+  const turn = (): Promise<void> => new Promise((resolve) => setTimeout(() => setImmediate(resolve), 5));
+
+  it('keeps its snapshot while commits go on, and a new reader sees them', async () => {
+    const { store } = openStore([inlineZone('z', 32768, ['count'])]);
+    feed(store, 'z', [['a', 1]]);
+    const held = store.reader();
+    try {
+      for (let i = 0; i < 3; i++) {
+        // lmdb-js resets its shared read transaction on a timer; the held one must not move with it.
+        await turn();
+        feed(store, 'z', [['a', 1], [`new${i}`, 1]]);
+        expect(jsonOf(store, 'z', 'a')).toBe(String(i + 2));
+        expect(held.get('z', 'a')).toBe(1);
+        expect(held.keys('z')).toEqual(['a']);
+      }
+    } finally {
+      held.close();
+    }
+    expect(read(store, (r) => r.keys('z').sort())).toEqual(['a', 'new0', 'new1', 'new2']);
   });
 });

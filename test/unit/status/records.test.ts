@@ -1,23 +1,22 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import * as lmdb from 'node-lmdb';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RETIRED, WorkerRecords } from '../../../src/metric/store/counters';
+import { openEnvironment, type StoreEnv } from '../../../src/metric/store/environment';
 import { FLUSH_EVERY_MS, HEARTBEAT_MS, StatusBoard } from '../../../src/status/board';
 import { emptyCounts, StatusCounts, StatusRecord } from '../../../src/status/snapshot';
 
 let dir: string;
-let env: lmdb.Env;
+let env: StoreEnv;
 
 beforeEach(() => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mp-records-'));
-  env = new lmdb.Env();
-  env.open({ path: dir, mapSize: 1 << 26, maxDbs: 4, noSync: true });
+  env = openEnvironment(dir, { mapSize: 1 << 26, maxDbs: 4 });
 });
 
-afterEach(() => {
-  env.close();
+afterEach(async () => {
+  await env.close();
   fs.rmSync(dir, { recursive: true, force: true });
 });
 

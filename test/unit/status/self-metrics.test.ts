@@ -1,17 +1,16 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import * as lmdb from 'node-lmdb';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { afterAll, describe, expect, it } from 'vitest';
 import { WorkerRecords } from '../../../src/metric/store/counters';
+import { openEnvironment } from '../../../src/metric/store/environment';
 import { PUBLISH_EVERY_MS, SelfMetrics } from '../../../src/status/self-metrics';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mp-self-'));
-const env = new lmdb.Env();
-env.open({ path: dir, mapSize: 1 << 26, maxDbs: 4, noSync: true });
-afterAll(() => {
-  env.close();
+const env = openEnvironment(dir, { mapSize: 1 << 26, maxDbs: 4 });
+afterAll(async () => {
+  await env.close();
   fs.rmSync(dir, { recursive: true, force: true });
 });
 

@@ -1,0 +1,153 @@
+/**
+ * The LMDB environment under the store (lmdb-js, an N-API addon): how it is
+ * opened, and the check of its data file that runs first. This file and its
+ * neighbours in src/metric/store/ are the only code that knows LMDB.
+ *
+ * The check matters because LMDB maps the file and trusts its meta pages: a
+ * file cut short (a full disk during a copy, `truncate`) makes every worker
+ * die of SIGBUS when it touches a page past the end, and a file in LMDB's
+ * older data format (node-lmdb, metricproxy ≤ 0.1) crashes lmdb-js outright.
+ * Both are found here from the file's first two pages, before any mapping.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { open, type Database, type RootDatabase } from 'lmdb';
+
+export type StoreEnv = RootDatabase<Buffer, Buffer>;
+export type StoreDb = Database<Buffer, Buffer>;
+
+/** The store cannot be opened as it is; `message` says why and what to do (one line). */
+export class StoreDamaged extends Error {}
+
+const MAGIC = 0xbeefc0de;
+/** lmdb-js writes LMDB's data format 2; node-lmdb (LMDB 0.9) wrote format 1. */
+const DATA_VERSION = 2;
+/**
+ * A meta page: the page header (16 bytes in format 1, 24 in format 2, which
+ * adds a txnid), then magic, version, address, map size, the free and main DB
+ * records (the first one's pad is the page size), last page, txnid.
+ */
+const HEADER_BYTES = [16, 24];
+const FROM_MAGIC = { version: 4, pageSize: 24, lastPage: 120, txnId: 128, end: 136 } as const;
+
+interface MetaPage {
+  version: number;
+  pageSize: number;
+  lastPage: number;
+  txnId: number;
+}
+
+function readMeta(fd: number, offset: number): MetaPage | undefined {
+  const buf = Buffer.alloc(HEADER_BYTES[1] + FROM_MAGIC.end);
+  if (fs.readSync(fd, buf, 0, buf.length, offset) < buf.length) return undefined;
+  const at = HEADER_BYTES.find((n) => buf.readUInt32LE(n) === MAGIC);
+  if (at === undefined) return undefined;
+  return {
+    version: buf.readUInt32LE(at + FROM_MAGIC.version),
+    pageSize: buf.readUInt32LE(at + FROM_MAGIC.pageSize),
+    lastPage: Number(buf.readBigUInt64LE(at + FROM_MAGIC.lastPage)),
+    txnId: Number(buf.readBigUInt64LE(at + FROM_MAGIC.txnId)),
+  };
+}
+
+/**
+ * Throws StoreDamaged when `dir`'s data file cannot be opened safely: not an
+ * LMDB file, the old data format, or shorter than its newest meta page says.
+ * A missing or empty file is fine (LMDB creates it).
+ */
+export function checkDataFile(dir: string): void {
+  const file = path.join(dir, 'data.mdb');
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'r');
+  } catch {
+    return;
+  }
+  try {
+    const size = fs.fstatSync(fd).size;
+    if (size === 0) return;
+    const first = readMeta(fd, 0);
+    const second = first && first.pageSize > 0 ? readMeta(fd, first.pageSize) : undefined;
+    const aside = `move ${dir} aside and start again (its metrics start over; nothing else is kept there)`;
+    if (first === undefined || second === undefined) {
+      throw new StoreDamaged(`metric store "${file}" is damaged or not an LMDB file (${size} bytes): ${aside}`);
+    }
+    if (first.version !== DATA_VERSION) {
+      throw new StoreDamaged(
+        `metric store "${file}" has LMDB data format ${first.version} (written by metricproxy 0.1 on node-lmdb), this build reads format ${DATA_VERSION}: ${aside}`,
+      );
+    }
+    const newest = first.txnId >= second.txnId ? first : second;
+    const needed = (newest.lastPage + 1) * newest.pageSize;
+    if (size < needed) {
+      throw new StoreDamaged(`metric store "${file}" is truncated (${size} bytes, its meta page needs ${needed}): ${aside}`);
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+export interface EnvOptions {
+  /** The map reserved at open; lmdb-js grows it when the data outgrows it. */
+  mapSize: number;
+  maxDbs: number;
+}
+
+/**
+ * Opens (creating if needed) the environment in `dir` after checkDataFile.
+ * noSync: a commit is in the OS page cache when it returns (safe against a
+ * crash of any process); the caller flushes to disk on a timer (sync()).
+ * Keys and values are raw bytes: no msgpack, no ordered-binary.
+ */
+export function openEnvironment(dir: string, opts: EnvOptions): StoreEnv {
+  checkDataFile(dir);
+  return open<Buffer, Buffer>({
+    path: dir,
+    mapSize: opts.mapSize,
+    maxDbs: opts.maxDbs,
+    maxReaders: 1024,
+    noSync: true,
+    overlappingSync: false,
+    keyEncoding: 'binary',
+    encoding: 'binary',
+  });
+}
+
+/** A named database of raw bytes in `env` (created if missing; the caller holds a write transaction or none). */
+export function openDb(env: StoreEnv, name: string): StoreDb {
+  return env.openDB<Buffer, Buffer>({ name, keyEncoding: 'binary', encoding: 'binary' });
+}
+
+/**
+ * A stored value, cut to its real length: lmdb-js's fast read returns a
+ * reused buffer whose real length is `length` (its byteLength is the whole
+ * scratch area). Not a copy: the next read overwrites it, so decode it (or
+ * Buffer.from it) before reading again.
+ */
+export function getBytes(db: StoreDb, key: Buffer, txn?: ReadTxn): Buffer | undefined {
+  const fast = (db as unknown as FastGet).getBinaryFast(key, txn && { transaction: txn });
+  return fast === undefined ? undefined : fast.subarray(0, fast.length);
+}
+
+export type ReadTxn = ReturnType<StoreEnv['useReadTransaction']>;
+
+/**
+ * A read transaction on the newest commit (any process's); done() it when
+ * finished. lmdb-js otherwise hands out one shared snapshot until its next
+ * timer tick, which could miss a commit a client has already seen answered.
+ * A snapshot still in use elsewhere is left to its holder: lmdb-js keeps it
+ * until its last done() and never renews it underneath.
+ */
+export function freshReadTxn(env: StoreEnv): ReadTxn {
+  env.resetReadTxn();
+  return env.useReadTransaction();
+}
+interface FastGet {
+  getBinaryFast(key: Buffer, opts?: { transaction: ReadTxn }): Buffer | undefined;
+}
+
+/** Used bytes of the data file (its last page, LMDB's high-water mark) and the page size. */
+export function usedBytes(env: StoreEnv): number {
+  const stats = env.getStats() as { lastPageNumber: number; pageSize: number };
+  return (stats.lastPageNumber + 1) * stats.pageSize;
+}
