@@ -46,6 +46,9 @@ it('a reload keeps an unchanged zone (state and counters), empties a changed one
   // At 1 r/m the bucket is still full: the new workers see the old state.
   expect((await hit(url('/?k=a'))).status).toBe(503);
   await until(counters, (c) => c.passed === 1 && c.rejected === 2, 'counters kept across the reload');
+  // The old workers may still take a connection until they have closed their listeners.
+  const generations = () => Promise.all(Array.from({ length: 6 }, generation));
+  await until(generations, (gs) => gs.every((g) => g === 2), 'only generation-2 workers answering');
 
   const bad = await reload(config(port, b, '1m', 'v3').replace('rate=1r/m', 'rate=0r/s'));
   expect(bad.code).not.toBe(0);

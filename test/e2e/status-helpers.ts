@@ -67,7 +67,7 @@ export function childPids(parent: number): number[] {
 }
 
 /** Polls `read` until `done` holds for its value (status snapshots of other workers lag up to ~100 ms). */
-export async function until<T>(read: () => Promise<T>, done: (v: T) => boolean, what: string, timeoutMs = 5000): Promise<T> {
+export async function until<T>(read: () => Promise<T>, done: (v: T) => boolean, what: string, timeoutMs = 20_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await read();
