@@ -93,7 +93,7 @@ export async function startProxy(text: string, waitPorts: number[], opts: { pref
   child.stderr!.on('data', (d) => (stderr += d));
   child.stdout!.on('data', () => undefined);
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const deadline = Date.now() + 15_000;
+  const deadline = Date.now() + 25_000;
   // The master writes its pid file once every worker listens.
   const pidFile = path.join(prefix, 'logs/metricproxy.pid');
   while (!fs.existsSync(pidFile) && child.exitCode === null && Date.now() < deadline && opts.waitPid !== false) {
