@@ -88,7 +88,9 @@ describe('api write=on: DELETE resets status counters as NGINX Plus does', () =>
     expect(p.responses).toEqual({});
     expect(p.state).toBe('up');
     await hits(front, '/up/', 2);
-    p = (await untilStatus(api, (s) => s.upstreams.back.peers[peer].selected.total === 2)).upstreams.back.peers[peer];
+    // Selections and responses are counted at different points of a request: wait for both.
+    const both = (s: Status) => s.upstreams.back.peers[peer].selected.total === 2 && s.upstreams.back.peers[peer].responses['200'] === 2;
+    p = (await untilStatus(api, both)).upstreams.back.peers[peer];
     expect(p.responses).toEqual({ '200': 2 });
   });
 
