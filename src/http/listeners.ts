@@ -81,7 +81,7 @@ type TlsServer = https.Server & { _sharedCreds: tls.SecureContext; requestCert: 
 function chooseCertificatesBySni(server: https.Server, group: ListenGroup): void {
   const tlsServer = server as TlsServer;
   const createTlsSocket = server.listeners('connection').find((l) => l.name === 'tlsConnectionListener');
-  if (createTlsSocket === undefined) throw new Error('node:tls has no tlsConnectionListener to wrap');
+  if (createTlsSocket === undefined || tlsServer._sharedCreds === undefined) throw new Error('node:tls has no tlsConnectionListener or _sharedCreds to choose certificates by SNI');
   server.removeListener('connection', createTlsSocket as (s: Socket) => void);
   const contexts = new Map<tls.SecureContextOptions, tls.SecureContext>([[group.defaultServer.tls!, tlsServer._sharedCreds]]);
   const contextOf = (options: tls.SecureContextOptions): tls.SecureContext => {
