@@ -71,7 +71,10 @@ export class Master {
     await this.spawnGeneration();
     // Written once every worker listens, so scripts (and tests) can take the pid file as "ready".
     fs.mkdirSync(path.dirname(this.pidFile), { recursive: true });
-    fs.writeFileSync(this.pidFile, `${process.pid}\n`);
+    // Whole or absent: written beside it and renamed, so a reader never sees it empty.
+    const partial = `${this.pidFile}.${process.pid}`;
+    fs.writeFileSync(partial, `${process.pid}\n`);
+    fs.renameSync(partial, this.pidFile);
   }
 
   private spawnGeneration(): Promise<void> {

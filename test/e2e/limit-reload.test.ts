@@ -35,6 +35,8 @@ it('a reload keeps an unchanged zone (state and counters), empties a changed one
     fs.writeFileSync(proxy!.conf, text);
     return runCli(['-p', proxy!.prefix, '-c', proxy!.conf, '-s', 'reload']);
   };
+  // The old workers may still take a connection until they have closed their listeners.
+  const generations = () => Promise.all(Array.from({ length: 6 }, generation));
   const counters = () => getJson(url('/status/http/limit_reqs/slow')) as Promise<Record<string, number>>;
 
   expect((await hit(url('/?k=a'))).status).toBe(200);
@@ -46,8 +48,6 @@ it('a reload keeps an unchanged zone (state and counters), empties a changed one
   // At 1 r/m the bucket is still full: the new workers see the old state.
   expect((await hit(url('/?k=a'))).status).toBe(503);
   await until(counters, (c) => c.passed === 1 && c.rejected === 2, 'counters kept across the reload');
-  // The old workers may still take a connection until they have closed their listeners.
-  const generations = () => Promise.all(Array.from({ length: 6 }, generation));
   await until(generations, (gs) => gs.every((g) => g === 2), 'only generation-2 workers answering');
 
   const bad = await reload(config(port, b, '1m', 'v3').replace('rate=1r/m', 'rate=0r/s'));
@@ -58,6 +58,7 @@ it('a reload keeps an unchanged zone (state and counters), empties a changed one
 
   expect((await reload(config(port, b, '2m', 'v4'))).code).toBe(0);
   await until(generation, (g) => g === 3, 'generation 3');
+  await until(generations, (gs) => gs.every((g) => g === 3), 'only generation-3 workers answering');
   await until(() => hit(url('/?k=a')), (h) => h.status === 200, 'a changed zone starting empty');
   await until(counters, (c) => c.passed === 1 && c.rejected === 0, 'a changed zone counting from zero');
 });

@@ -57,31 +57,42 @@ function readMeta(fd: number, offset: number): MetaPage | undefined {
  */
 export function checkDataFile(dir: string): void {
   const file = path.join(dir, 'data.mdb');
+  // Another worker may be creating or growing the file this very moment (two workers opening a new
+  // store): its meta page can name pages a moment before the file holds them. A damaged file stays
+  // damaged, so only a verdict that holds for a while counts.
+  let damage = inspectDataFile(dir, file);
+  for (let tries = 0; damage !== undefined && tries < DAMAGE_RECHECKS; tries++) {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, DAMAGE_RECHECK_MS);
+    damage = inspectDataFile(dir, file);
+  }
+  if (damage !== undefined) throw new StoreDamaged(damage);
+}
+
+const DAMAGE_RECHECKS = 20;
+const DAMAGE_RECHECK_MS = 100;
+
+/** What is wrong with the data file, or undefined when it can be opened (or does not exist yet). */
+function inspectDataFile(dir: string, file: string): string | undefined {
   let fd: number;
   try {
     fd = fs.openSync(file, 'r');
   } catch {
-    return;
+    return undefined;
   }
   try {
     const size = fs.fstatSync(fd).size;
-    if (size === 0) return;
+    if (size === 0) return undefined;
     const first = readMeta(fd, 0);
     const second = first && first.pageSize > 0 ? readMeta(fd, first.pageSize) : undefined;
     const aside = `move ${dir} aside and start again (its metrics start over; nothing else is kept there)`;
-    if (first === undefined || second === undefined) {
-      throw new StoreDamaged(`metric store "${file}" is damaged or not an LMDB file (${size} bytes): ${aside}`);
-    }
+    if (first === undefined || second === undefined) return `metric store "${file}" is damaged or not an LMDB file (${size} bytes): ${aside}`;
     if (first.version !== DATA_VERSION) {
-      throw new StoreDamaged(
-        `metric store "${file}" has LMDB data format ${first.version} (written by metricproxy 0.1 on node-lmdb), this build reads format ${DATA_VERSION}: ${aside}`,
-      );
+      return `metric store "${file}" has LMDB data format ${first.version} (written by metricproxy 0.1 on node-lmdb), this build reads format ${DATA_VERSION}: ${aside}`;
     }
     const newest = first.txnId >= second.txnId ? first : second;
     const needed = (newest.lastPage + 1) * newest.pageSize;
-    if (size < needed) {
-      throw new StoreDamaged(`metric store "${file}" is truncated (${size} bytes, its meta page needs ${needed}): ${aside}`);
-    }
+    if (size < needed) return `metric store "${file}" is truncated (${size} bytes, its meta page needs ${needed}): ${aside}`;
+    return undefined;
   } finally {
     fs.closeSync(fd);
   }
