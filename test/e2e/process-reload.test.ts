@@ -50,7 +50,8 @@ it('a reload lets an in-flight upstream response complete, counts it, and bumps 
   expect(reply.status).toBe(200);
   expect(reply.body).toBe('slow body');
   expect(Date.parse(after.load_time)).toBeGreaterThan(Date.parse(before.load_time));
-  expect((await request(`http://127.0.0.1:${port}/tag`)).body).toBe('v2');
+  // New connections go to the new generation once the old workers have closed their listeners (README: Known limitations).
+  await waitFor(async () => ((await request(`http://127.0.0.1:${port}/tag`)).body === 'v2' ? true : undefined), 15_000, 'v2 answering');
   const zones = (await getJson(`http://127.0.0.1:${port}/status/http/metric_zones/done/metrics/`)) as Record<string, number>;
   expect(zones['/slow']).toBe(1);
 }, 30_000);
