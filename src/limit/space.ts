@@ -8,6 +8,7 @@ import { KvDatabase, type KvTxn } from '../metric/store/kv';
 import { record } from '../status/snapshot';
 import { SharedZone } from './shared-zone';
 import type { LimitKind, LimitZoneDef } from './zone';
+import { WarnOnChange } from '../process/log';
 
 /** How often a worker adds counts it could not piggyback on a limit write (skipped requests). */
 const COUNTER_FLUSH_MS = 100;
@@ -49,7 +50,7 @@ export class LimitSpace {
   private readonly declared = new Map<string, Declared>();
   private db: KvDatabase | undefined;
   private timer: NodeJS.Timeout | undefined;
-  private lastError = '';
+  private readonly failures = new WarnOnChange('limit store');
   private workerInitAdded = false;
   private queue: Array<QueuedWork<unknown>> = [];
   private commits: CommitQueue | undefined;
@@ -109,7 +110,7 @@ export class LimitSpace {
         return out;
       });
     } catch (e) {
-      this.report(e);
+      this.failures.report(e);
       return fallback;
     }
   }
@@ -199,12 +200,6 @@ export class LimitSpace {
     }
   }
 
-  private report(e: unknown): void {
-    const msg = `limit store: ${(e as Error)?.message ?? String(e)}`;
-    if (msg === this.lastError) return;
-    this.lastError = msg;
-    process.emitWarning(msg);
-  }
 }
 
 export function limitSpace(b: Builder): LimitSpace {

@@ -2,6 +2,7 @@ import type { Builder } from '../http/builder';
 import type { CommitQueue } from '../http/commit';
 import { MetricStore, MetricUpdate } from './store/lmdb-store';
 import type { ZoneDef } from './zone';
+import { WarnOnChange } from '../process/log';
 
 /**
  * The per-worker handle on the store. Config-time code holds the engine;
@@ -20,7 +21,7 @@ export class MetricEngine {
   private syncTimer: NodeJS.Timeout | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
   /** Reported once per failure kind so a broken store cannot flood the error log. */
-  private lastError = '';
+  private readonly failures = new WarnOnChange('metric store');
 
   /** Opens the store even without zones: the status counters live in it too (store/counters.ts). */
   open(absDir: string, commits: CommitQueue): void {
@@ -33,7 +34,7 @@ export class MetricEngine {
     commits.register(() => this.flush());
     // Commits reach the OS page cache at once (safe against crashes); flushing to disk each second
     // bounds what a power failure can take.
-    this.syncTimer = setInterval(() => void this.store?.sync().catch((e) => this.report(e)), 1000);
+    this.syncTimer = setInterval(() => void this.store?.sync().catch((e) => this.failures.report(e)), 1000);
     this.syncTimer.unref();
     // Readers hide keys past their ttl at once; the sweep gives their room back (at most once a second).
     if ([...this.zones.values()].some((z) => (z.ttl ?? 0) > 0)) {
@@ -58,7 +59,7 @@ export class MetricEngine {
     try {
       this.store?.sweepExpired();
     } catch (e) {
-      this.report(e);
+      this.failures.report(e);
     }
   }
 
@@ -98,7 +99,7 @@ export class MetricEngine {
     try {
       return this.store.keyStateText(zone, key, sub);
     } catch (e) {
-      this.report(e);
+      this.failures.report(e);
       return undefined;
     }
   }
@@ -114,12 +115,6 @@ export class MetricEngine {
     await store.close();
   }
 
-  private report(e: unknown): void {
-    const msg = `metric store: ${(e as Error)?.message ?? String(e)}`;
-    if (msg === this.lastError) return;
-    this.lastError = msg;
-    process.emitWarning(msg);
-  }
 }
 
 /** The load's engine, shared by the modules that use the store (metric zones, status counters). */

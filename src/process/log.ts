@@ -62,3 +62,20 @@ export class ErrorLog {
     this.fd = undefined;
   }
 }
+
+/**
+ * A failure that repeats (every commit of a broken store) becomes one
+ * warning, and another only when the message changes.
+ */
+export class WarnOnChange {
+  private last = '';
+
+  constructor(private readonly prefix: string) {}
+
+  report(e: unknown): void {
+    const msg = `${this.prefix}: ${(e as Error)?.message ?? String(e)}`;
+    if (msg === this.last) return;
+    this.last = msg;
+    process.emitWarning(msg);
+  }
+}
