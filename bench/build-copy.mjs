@@ -14,7 +14,7 @@ fs.rmSync(dir, { recursive: true, force: true });
 fs.mkdirSync(dir, { recursive: true });
 fs.cpSync(path.resolve(ROOT, srcDir), path.join(dir, 'src'), { recursive: true });
 fs.copyFileSync(path.join(ROOT, 'package.json'), path.join(dir, 'package.json')); // read for the version
-const tsconfig = { extends: path.join(ROOT, 'tsconfig.json'), compilerOptions: { outDir: 'dist', rootDir: 'src' }, include: ['src/**/*.ts'] };
+const tsconfig = { extends: path.join(ROOT, 'tsconfig.json'), compilerOptions: { outDir: 'dist', rootDir: 'src' }, include: ['src/**/*.ts'], exclude: ['src/console/page'] };
 fs.writeFileSync(path.join(dir, 'tsconfig.json'), JSON.stringify(tsconfig));
 execFileSync(process.execPath, [path.join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', dir], { stdio: 'inherit' });
 console.log(`MP_DIST=${path.relative(ROOT, path.join(dir, 'dist'))}`);

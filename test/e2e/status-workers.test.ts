@@ -139,8 +139,10 @@ describe('status counters summed over two workers', () => {
   it('gauges count live workers only: a killed worker takes its connections out, its counts stay', async () => {
     const { front, status } = await start(2);
     for (let i = 0; i < 6; i++) sockets.push(await idleConnection(front, '/'));
-    const before = await until(() => status.get<Status>('/'), (v) => v.connections.active === 7 && v.connections.idle === 6, '6 idle connections');
-    expect(before.http.server_zones.front.requests.total).toBe(6);
+    // A worker's snapshot can be taken between a connection's accept (idle, as nginx counts a
+    // connection waiting for its first request) and its request: wait for the settled state.
+    const settled = (v: Status) => v.connections.active === 7 && v.connections.idle === 6 && v.http.server_zones.front.requests.total === 6;
+    await until(() => status.get<Status>('/'), settled, '6 idle connections, 6 requests');
 
     const [victim] = childPids(proxy!.child.pid!);
     process.kill(victim, 'SIGKILL');

