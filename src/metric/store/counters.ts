@@ -14,7 +14,7 @@
  * resets subtract (src/status/reset.ts). Values are UTF-8 JSON; this file does
  * not know their shape (see src/status/snapshot.ts).
  */
-import { freshReadTxn, getBytes, openDb, type ReadTxn, type StoreDb, type StoreEnv } from './environment';
+import { freshReadTxn, getBytes, openDb, writeTxn, type ReadTxn, type StoreDb, type StoreEnv } from './environment';
 
 const RECORD_KINDS = { status: 0, process: 1, baseline: 2 } as const;
 export type RecordKind = keyof typeof RECORD_KINDS;
@@ -48,7 +48,7 @@ export class WorkerRecords {
 
   /** Opens (creating if needed) the records database in `env` for this worker of `instance`. */
   static open(env: StoreEnv, instance: number, worker: number): WorkerRecords {
-    return new WorkerRecords(env, openDb(env, 'status'), instance, worker);
+    return new WorkerRecords(env, writeTxn(env, () => openDb(env, 'status')), instance, worker);
   }
 
   /** Replaces this worker's record of `kind`. */
@@ -125,7 +125,7 @@ export class WorkerRecords {
 
   /** One write transaction; a throw inside rolls it back. */
   private write(body: () => void): void {
-    this.env.transactionSync(body);
+    writeTxn(this.env, body);
   }
 
   /** Every record whose key starts with `prefix`, in key order (in `txn`, or the write transaction). */

@@ -108,28 +108,79 @@ export interface EnvOptions {
  * Opens (creating if needed) the environment in `dir` after checkDataFile.
  * noSync: a commit is in the OS page cache when it returns (safe against a
  * crash of any process); the caller flushes to disk on a timer (sync()).
- * useWritemap: several processes writing one environment through lmdb-js
- * 3.5 with noSync and a read-only map fail now and then with
- * "MDB_BAD_TXN: mdb_page_touch no parent" (a page written out still marked
- * dirty) — 4 of 120 three-process runs here; with the writable map, 0 of 300.
+ * useWritemap: with LMDB's read-only map, workers writing the same named
+ * database through lmdb-js (2.9 to 3.5 alike) now and then fail with
+ * "MDB_BAD_TXN: mdb_page_touch no parent" — 4 of 120 three-process runs
+ * here; with the writable map, 0 of 300, and commits take a third of the
+ * time (bench/results/micro-writemap.md). The writable map's one danger, a
+ * full disk turning a write into SIGBUS, is what DiskRoom keeps away.
  * noSubdir false: `dir` is a directory even when its name has a dot, which
  * lmdb-js would otherwise take for a file name.
  * Keys and values are raw bytes: no msgpack, no ordered-binary.
  */
 export function openEnvironment(dir: string, opts: EnvOptions): StoreEnv {
   checkDataFile(dir);
-  return open<Buffer, Buffer>({
+  const room = new DiskRoom(dir);
+  room.ensure(1);
+  const env = open<Buffer, Buffer>({
     path: dir,
+    noSubdir: false,
     mapSize: opts.mapSize,
     maxDbs: opts.maxDbs,
     maxReaders: 1024,
-    noSubdir: false,
     noSync: true,
-    useWritemap: true,
     overlappingSync: false,
+    useWritemap: true,
     keyEncoding: 'binary',
     encoding: 'binary',
   });
+  rooms.set(env, room);
+  return env;
+}
+
+/**
+ * Runs `body` in one write transaction of `env` (committed if it returns,
+ * rolled back if it throws) once the disk has room for `updates` updates.
+ * Every write to the store goes through here.
+ */
+export function writeTxn<T>(env: StoreEnv, body: () => T, updates = 1): T {
+  rooms.get(env)?.ensure(updates);
+  return env.transactionSync(body);
+}
+
+const rooms = new WeakMap<StoreEnv, DiskRoom>();
+
+/** Above this much free space a check holds for a while; below it every commit checks. */
+const ROOMY_BYTES = 64 * 1024 * 1024;
+const ROOMY_RECHECK_MS = 100;
+/** What one commit may add past the data file's high-water mark: a margin, and per update a few pages of each tree it touches. */
+const MARGIN_BYTES = 64 * 1024;
+const BYTES_PER_UPDATE = 8 * 4096;
+
+/**
+ * Writing through the map into a part of the file the disk has no room
+ * for kills the process with SIGBUS; no error can be returned. So a commit
+ * only starts when the filesystem has room for what it may add, and
+ * otherwise fails as a full disk would (counted, logged, the next one
+ * tried). Another program filling the last 64 MiB within 100 ms is the gap left.
+ */
+class DiskRoom {
+  private roomyUntilMs = 0;
+
+  constructor(private readonly dir: string) {}
+
+  ensure(updates: number): void {
+    const nowMs = performance.now();
+    if (nowMs < this.roomyUntilMs) return;
+    const fsStats = fs.statfsSync(this.dir);
+    const free = fsStats.bavail * fsStats.bsize;
+    if (free >= ROOMY_BYTES) {
+      this.roomyUntilMs = nowMs + ROOMY_RECHECK_MS;
+      return;
+    }
+    const need = MARGIN_BYTES + updates * BYTES_PER_UPDATE;
+    if (free < need) throw new Error(`No space left on device: ${free} bytes free on the store's filesystem, a commit may need ${need}`);
+  }
 }
 
 /** A named database of raw bytes in `env` (created if missing; the caller holds a write transaction or none). */

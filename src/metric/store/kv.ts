@@ -5,7 +5,7 @@
  * serialises writers across processes, so a read-modify-write inside one
  * is exact across workers. This file is the only LMDB code they rely on.
  */
-import { freshReadTxn, getBytes, openDb, type ReadTxn, type StoreDb, type StoreEnv } from './environment';
+import { freshReadTxn, getBytes, openDb, writeTxn, type ReadTxn, type StoreDb, type StoreEnv } from './environment';
 import type { MetricStore } from './lmdb-store';
 
 export interface KvTxn {
@@ -56,12 +56,12 @@ export class KvDatabase {
 
   /** Opens (creating if needed) the database `name` in the store's environment. */
   static open(store: MetricStore, name: string): KvDatabase {
-    return new KvDatabase(store.env, openDb(store.env, name));
+    return new KvDatabase(store.env, writeTxn(store.env, () => openDb(store.env, name)));
   }
 
   /** Runs `body` in one write transaction: committed if it returns, rolled back if it throws. */
   write<T>(body: (t: KvTxn) => T): T {
-    return this.env.transactionSync(() => body(new LmdbKvTxn(this.db)));
+    return writeTxn(this.env, () => body(new LmdbKvTxn(this.db)));
   }
 
   /** Runs `body` on a snapshot of the newest commit (any worker's). */

@@ -21,7 +21,7 @@
  */
 import * as fs from 'node:fs';
 import { Zone, type ZoneDef } from '../zone';
-import { freshReadTxn, getBytes, openDb, openEnvironment, type StoreDb, type StoreEnv } from './environment';
+import { freshReadTxn, getBytes, openDb, openEnvironment, writeTxn, type StoreDb, type StoreEnv } from './environment';
 import { StoreHealth, type StoreLog, type StoreReport } from './health';
 import { MetricReader, type ReadableZone } from './reader';
 import { staleKeys } from './ttl';
@@ -88,7 +88,7 @@ export class MetricStore {
     const sizeBytes = opts.sizeBytes ?? defaultSize(defs);
     const env = openEnvironment(realDir, { mapSize: sizeBytes, maxDbs: 2 * defs.length + 8 });
     try {
-      const { metaDbi, health, zones } = env.transactionSync(() => {
+      const { metaDbi, health, zones } = writeTxn(env, () => {
         const meta = openDb(env, 'meta');
         const h = new StoreHealth(env, meta, `${realDir}/data.mdb`, sizeBytes, opts.log ?? (() => undefined));
         return { metaDbi: meta, health: h, zones: openZones(env, meta, h, defs) };
@@ -114,7 +114,7 @@ export class MetricStore {
     let wroteCounts = false;
     try {
       // Abortable: a throw inside rolls the whole batch back.
-      this.env.transactionSync(() => {
+      writeTxn(this.env, () => {
         for (const u of updates) {
           const writer = this.zone(u.zone).writer;
           if (!this.touched.includes(writer)) this.touched.push(writer);
@@ -122,7 +122,7 @@ export class MetricStore {
         }
         for (const writer of this.touched) writer.flush();
         wroteCounts = this.health.writeCounts(nowMs);
-      });
+      }, updates.length);
     } catch (err) {
       this.health.failed(err, updates.length, nowMs);
       return;
@@ -218,7 +218,7 @@ export class MetricStore {
   private writeTxn<T>(body: (batch: number) => T): T {
     const batch = ++this.batch;
     // Abortable: a throw inside rolls it back and is passed on.
-    return this.env.transactionSync(() => body(batch));
+    return writeTxn(this.env, () => body(batch));
   }
 
   private zone(name: string): OpenZone {
