@@ -17,7 +17,7 @@ let proxy: Proxy;
 let port: number;
 
 beforeAll(async () => {
-  ({ proxy, port } = await startReturning('pid $pid', 'client_header_timeout 2s;'));
+  ({ proxy, port } = await startReturning('pid $pid', 'client_header_timeout 6s;'));
 });
 
 afterAll(async () => proxy?.stop());
@@ -54,8 +54,9 @@ describe('reload while connections are open', () => {
     expect(reply).toMatch(/\r\nConnection: close\r\n/i);
     expect(reply.endsWith(`pid ${oldPid}`)).toBe(true);
 
-    // client_header_timeout is 2 s here; the bound leaves room for a loaded machine.
-    await waitFor(() => (silentClosed ? true : undefined), 10_000, 'the silent connection closed');
+    // client_header_timeout is 6 s here: room for the reload on a loaded machine before the fresh
+    // connection's own header timer would close it; the bound leaves room again.
+    await waitFor(() => (silentClosed ? true : undefined), 30_000, 'the silent connection closed');
     await waitFor(() => (isAlive(oldPid) ? undefined : true), 10_000, 'the old worker exits');
   });
 });
