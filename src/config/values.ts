@@ -1,3 +1,5 @@
+import { ConfigError } from './errors';
+
 /**
  * nginx slot parsers: sizes (`512`, `32k`, `1m`, `1g`), times (`500ms`,
  * `30s`, `1h 30m` written as `1h30m`), flags (`on`/`off`). Each returns
@@ -42,6 +44,13 @@ export function parseFlag(text: string): boolean | undefined {
   if (text === 'on') return true;
   if (text === 'off') return false;
   return undefined;
+}
+
+/** An on|off argument of directive `name`, with nginx's error for anything else. */
+export function flagArg(name: string, text: string): boolean {
+  const on = parseFlag(text);
+  if (on === undefined) throw new ConfigError(`invalid value "${text}" in "${name}" directive, it must be "on" or "off"`);
+  return on;
 }
 
 export function parseCount(text: string): number | undefined {

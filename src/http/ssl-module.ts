@@ -1,11 +1,11 @@
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tls from 'node:tls';
 import { constants as cryptoConstants } from 'node:crypto';
 import { ConfigError } from '../config/errors';
+import { parseProtocols, readPem, versionRange } from '../config/tls';
 import type { Directive } from '../config/parser';
 import type { DirectiveSpec, Scope } from '../config/registry';
-import { parseTime } from '../config/values';
+import { flagArg, parseTime } from '../config/values';
 import type { Module } from '../module';
 import type { Builder } from './builder';
 import type { HttpContext } from './context';
@@ -48,18 +48,13 @@ const DEFAULTS: SslConf = {
   verifyClient: 'off',
 };
 
-const PROTOCOLS: readonly tls.SecureVersion[] = ['TLSv1', 'TLSv1.1', 'TLSv1.2', 'TLSv1.3'];
-const IGNORED_PROTOCOLS = new Set(['SSLv2', 'SSLv3']);
 
 function levelConf(scope: Scope): SslLevelConf {
   return scope.conf<SslLevelConf>(NAME, () => ({}));
 }
 
 function flag(d: Directive): boolean {
-  if (d.args[0] !== 'on' && d.args[0] !== 'off') {
-    throw new ConfigError(`invalid value "${d.args[0]}" in "${d.name}" directive, it must be "on" or "off"`);
-  }
-  return d.args[0] === 'on';
+  return flagArg(d.name, d.args[0]);
 }
 
 /** `off`, `none`, `builtin[:N]`, `shared:NAME:SIZE`: checked, then left to Node (tickets, no shared id cache). */
@@ -81,8 +76,7 @@ function sslDirectives(): DirectiveSpec[] {
     {
       name: 'ssl_protocols', contexts: where, args: '1+', unique: true,
       set: (d, scope) => {
-        for (const p of d.args) if (!PROTOCOLS.includes(p as tls.SecureVersion) && !IGNORED_PROTOCOLS.has(p)) throw new ConfigError(`invalid value "${p}"`);
-        levelConf(scope).protocols = d.args.filter((p) => !IGNORED_PROTOCOLS.has(p));
+        levelConf(scope).protocols = parseProtocols(d.args);
       },
     },
     { name: 'ssl_ciphers', contexts: where, args: '1', unique: true, set: (d, scope) => void (levelConf(scope).ciphers = d.args[0]) },
@@ -130,19 +124,7 @@ function mergeSsl(parent: unknown, child: unknown): SslConf {
   };
 }
 
-/** Node takes a contiguous range: from the lowest protocol enabled to the highest. */
-function versionRange(protocols: string[]): { minVersion: tls.SecureVersion; maxVersion: tls.SecureVersion } {
-  const on = PROTOCOLS.filter((p) => protocols.includes(p));
-  return { minVersion: on[0], maxVersion: on[on.length - 1] };
-}
 
-function readPem(what: string, file: string): Buffer {
-  try {
-    return fs.readFileSync(file);
-  } catch (e) {
-    throw new ConfigError(`cannot load ${what} "${file}": ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'No such file or directory' : (e as Error).message}`);
-  }
-}
 
 /** The server's secure context; each certificate/key pair is checked alone first so an error names its files. */
 function secureContextOf(server: ServerConf, conf: SslConf, confDir: string, listen: { file: string; line: number }): tls.SecureContextOptions {

@@ -1,5 +1,6 @@
 import { ConfigError } from '../config/errors';
 import { HeaderPlan, HeaderSetting, headerPlan } from './headers';
+import { UPSTREAM_SSL_DEFAULTS, UpstreamSslConf, UpstreamSslLevel, mergeUpstreamSsl } from './upstream-tls';
 
 /** proxy_next_upstream conditions, nginx's NGX_HTTP_UPSTREAM_FT_* bits. */
 export const FT = {
@@ -43,6 +44,8 @@ export interface ProxyLocConf {
   nextUpstream: number;
   /** proxy_next_upstream_tries, 0 = no limit. */
   nextUpstreamTries: number;
+  /** proxy_ssl_*: used by `proxy_pass https://`. */
+  ssl: UpstreamSslConf;
 }
 
 /** What one config level wrote; unset fields inherit. */
@@ -53,6 +56,7 @@ export interface ProxyLevelConf {
   sendTimeoutMs?: number;
   nextUpstream?: number;
   nextUpstreamTries?: number;
+  ssl?: UpstreamSslLevel;
 }
 
 const DEFAULTS = {
@@ -61,6 +65,7 @@ const DEFAULTS = {
   sendTimeoutMs: 60_000,
   nextUpstream: FT.error | FT.timeout,
   nextUpstreamTries: 0,
+  ssl: UPSTREAM_SSL_DEFAULTS,
 };
 
 export function parseNextUpstream(args: readonly string[]): number {
@@ -92,5 +97,6 @@ export function mergeProxyConf(parent: ProxyLocConf | undefined, child: ProxyLev
     sendTimeoutMs: c.sendTimeoutMs ?? base.sendTimeoutMs,
     nextUpstream: c.nextUpstream ?? base.nextUpstream,
     nextUpstreamTries: c.nextUpstreamTries ?? base.nextUpstreamTries,
+    ssl: mergeUpstreamSsl(base.ssl, c.ssl),
   };
 }

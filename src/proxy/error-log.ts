@@ -1,5 +1,6 @@
 import type { HttpContext } from '../http/context';
 import { logRequest } from '../http/error-log';
+import { describeTlsError } from './upstream-tls';
 
 /** How far an attempt got when it failed: the tail of nginx's message. */
 export type UpstreamStage = 'connecting' | 'header' | 'body';
@@ -28,6 +29,8 @@ function describe(err: Error, kind: string, stage: UpstreamStage): string {
  * `upstream timed out (110: Connection timed out) while reading response
  * header from upstream, client: …, server: …, request: "…", upstream: "…", host: "…"`.
  */
-export function logUpstreamError(r: HttpContext, err: Error, kind: string, stage: UpstreamStage, upstream: string): void {
-  logRequest(r, 'error', `${describe(err, kind, stage)} ${WHILE[stage]}`, upstream);
+export function logUpstreamError(r: HttpContext, err: Error, kind: string, stage: UpstreamStage, upstream: string, tlsName?: string): void {
+  const tlsFailure = tlsName === undefined || stage !== 'connecting' ? undefined : describeTlsError(err, tlsName);
+  const text = tlsFailure === undefined ? `${describe(err, kind, stage)} ${WHILE[stage]}` : `${tlsFailure} while SSL handshaking to upstream`;
+  logRequest(r, 'error', text, upstream);
 }

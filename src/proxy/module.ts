@@ -1,3 +1,4 @@
+import * as path from 'node:path';
 import { ConfigError } from '../config/errors';
 import type { Directive } from '../config/parser';
 import { DirectiveSpec, Registry, Scope } from '../config/registry';
@@ -16,6 +17,7 @@ import { upstreamDirectives, UpstreamDecl } from './upstream-block';
 import { slabZones, unusedSlabView } from '../status/slabs';
 import { Upstream, formatAddr, isUnix } from './upstream';
 import { defineProxyVariables } from './variables';
+import { bindUpstreamTls, upstreamSslDirectives, type UpstreamSslConf, type UpstreamTls } from './upstream-tls';
 
 const NAME = 'proxy';
 
@@ -48,7 +50,7 @@ export class ProxyState {
       if (url.port !== undefined) throw new ConfigError(`upstream "${named.name}" may not have port ${url.port}`, pass.file, pass.line);
       return named;
     }
-    const port = isUnix(url.host) ? 0 : (url.port ?? 80);
+    const port = isUnix(url.host) ? 0 : (url.port ?? (url.tls ? 443 : 80));
     const addr = formatAddr(url.host, port);
     let up = this.implicit.get(addr);
     if (up === undefined) {
@@ -140,6 +142,7 @@ export function proxyModule(b: Builder): Module {
         levelConf(scope).nextUpstreamTries = n;
       },
     },
+    ...upstreamSslDirectives((scope) => (levelConf(scope).ssl ??= {})),
   ];
   return {
     name: NAME,
@@ -148,10 +151,13 @@ export function proxyModule(b: Builder): Module {
     merge: (parent, child) => mergeProxyConf(parent as ProxyLocConf | undefined, child as ProxyLevelConf | undefined, defaultHost),
     postconfiguration(bb) {
       const pools = state.pools;
+      const tlsBindings = new Map<UpstreamSslConf, Map<string, UpstreamTls>>();
+      const confDir = path.dirname(bb.confFile);
       for (const pass of state.passes) {
         const upstream = state.resolve(pass);
         const conf = pass.loc.conf[NAME] as ProxyLocConf;
-        pass.loc.content = proxyPassHandler({ url: pass.url, upstream, conf, locationPrefix: pass.loc.name, pools });
+        const tls = pass.url.tls ? bindUpstreamTls(conf.ssl, pass.url.host, confDir, tlsBindings, { path: pass.url.host, file: pass.file, line: pass.line }) : undefined;
+        pass.loc.content = proxyPassHandler({ url: pass.url, upstream, conf, locationPrefix: pass.loc.name, pools, tls });
       }
       bb.workerInits.push((rt) => void rt.shutdownHooks.push(() => pools.close()));
     },

@@ -12,7 +12,7 @@ import { NOT_A_FAILURE, STATUS_FT } from './conf';
 import { logUpstreamError } from './error-log';
 import { ResponseHead, requestHeadSize, responseHead, upstreamRequestHeaders } from './headers';
 import type { Peer } from './upstream';
-import { PassBinding, UpstreamWalk } from './walk';
+import { PassBinding, UpstreamWalk, upstreamUrl } from './walk';
 import { proxyUpgrade } from './websocket';
 
 /** A reason phrase Node will accept on the status line. */
@@ -170,7 +170,10 @@ class Attempt implements Dispatcher.DispatchHandler {
       headersTimeout: 0,
       bodyTimeout: 0,
     };
-    pr.p.pools.get(this.peer, conf.connectTimeoutMs).dispatch(opts, this);
+    const { tls } = pr.p;
+    // undici would otherwise take a TLS name from each request's Host header, and reconnect when it changes.
+    if (tls !== undefined) (opts as { servername?: string }).servername = tls.dispatchName;
+    pr.p.pools.get(this.peer, conf.connectTimeoutMs, tls).dispatch(opts, this);
   }
 
   /** The client went away: stop the upstream request; the peer is not to blame. */
@@ -258,7 +261,7 @@ class Attempt implements Dispatcher.DispatchHandler {
     }
     if (kind !== 'client' && kind !== 'internal') {
       const stage = this.responded ? 'body' : this.sent ? 'header' : 'connecting';
-      logUpstreamError(pr.r, err, kind, stage, `http://${this.peer.addr}${pr.path}`);
+      logUpstreamError(pr.r, err, kind, stage, upstreamUrl(pr.p, this.peer, pr.path), pr.p.tls?.dispatchName);
     }
     if (this.responded || kind === 'client') {
       // Headers are out (or the client is gone): the only honest signal left is a cut connection.

@@ -1,5 +1,6 @@
 import { Pool } from 'undici';
 import { Peer, socketPathOf } from './upstream';
+import { tlsConnector, type UpstreamTls } from './upstream-tls';
 
 /**
  * undici connection pools, one per peer (and per proxy_connect_timeout,
@@ -12,17 +13,21 @@ import { Peer, socketPathOf } from './upstream';
  * closed after undici's keepAliveTimeout (or the upstream's Keep-Alive hint).
  */
 export class PeerPools {
-  private readonly pools = new Map<Peer, Map<number, Pool>>();
+  /** Per peer, per connect timeout and TLS settings ("plain" without). */
+  private readonly pools = new Map<Peer, Map<string, Pool>>();
 
-  get(peer: Peer, connectTimeoutMs: number): Pool {
-    let byTimeout = this.pools.get(peer);
-    if (byTimeout === undefined) this.pools.set(peer, (byTimeout = new Map()));
-    let pool = byTimeout.get(connectTimeoutMs);
+  get(peer: Peer, connectTimeoutMs: number, tls: UpstreamTls | undefined): Pool {
+    let byConnect = this.pools.get(peer);
+    if (byConnect === undefined) this.pools.set(peer, (byConnect = new Map()));
+    const key = `${connectTimeoutMs}/${tls?.key ?? 'plain'}`;
+    let pool = byConnect.get(key);
     if (pool === undefined) {
       const socketPath = socketPathOf(peer.conf.host);
-      const origin = socketPath === undefined ? `http://${peer.addr}` : 'http://localhost';
-      pool = new Pool(origin, { connections: null, socketPath, connect: { timeout: connectTimeoutMs } });
-      byTimeout.set(connectTimeoutMs, pool);
+      const scheme = tls === undefined ? 'http' : 'https';
+      const origin = socketPath === undefined ? `${scheme}://${peer.addr}` : `${scheme}://localhost`;
+      const connect = tls === undefined ? { timeout: connectTimeoutMs } : tlsConnector(tls, connectTimeoutMs);
+      pool = new Pool(origin, { connections: null, socketPath, connect });
+      byConnect.set(key, pool);
     }
     return pool;
   }
@@ -37,8 +42,9 @@ export class PeerPools {
   /** Lets in-flight requests finish, then closes every connection. */
   async close(): Promise<void> {
     const all: Pool[] = [];
-    for (const byTimeout of this.pools.values()) all.push(...byTimeout.values());
+    for (const byConnect of this.pools.values()) all.push(...byConnect.values());
     this.pools.clear();
     await Promise.all(all.map((p) => p.close()));
   }
 }
+

@@ -14,32 +14,39 @@ export interface PassUrl {
   proxyHost: string;
   /** `$proxy_port`. */
   proxyPort: string;
+  /** `https://`: the upstream connection speaks TLS (proxy_ssl_* settings). */
+  tls: boolean;
 }
 
-/** Parses `http://HOST[:PORT][/URI]`; throws nginx's phrases for what it rejects. */
+/** Parses `http[s]://HOST[:PORT][/URI]`; throws nginx's phrases for what it rejects. */
 export function parsePassUrl(url: string): PassUrl {
   if (url.includes('$')) throw new ConfigError('variables in "proxy_pass" are not supported');
-  if (/^https:\/\//i.test(url)) throw new ConfigError('https protocol requires SSL support');
-  if (!/^http:\/\//i.test(url)) throw new ConfigError(`invalid URL prefix in "${url}"`);
-  const rest = url.slice('http://'.length);
-  if (isUnix(rest)) return parseUnixUrl(rest);
+  const scheme = /^(https?):\/\//i.exec(url);
+  if (scheme === null) throw new ConfigError(`invalid URL prefix in "${url}"`);
+  const tls = scheme[1].toLowerCase() === 'https';
+  const rest = url.slice(scheme[0].length);
+  if (isUnix(rest)) return { ...parseUnixUrl(rest), tls };
   const slash = rest.indexOf('/');
   const authority = slash < 0 ? rest : rest.slice(0, slash);
   const uri = slash < 0 ? undefined : rest.slice(slash);
   const explicitPort = /:\d*$/.test(authority) && !authority.endsWith(']');
-  const { host, port } = parseHostPort(authority, `upstream "${rest}"`);
+  const defaultPort = tls ? 443 : 80;
+  const parsed = parseHostPort(authority, `upstream "${rest}"`);
+  const { host } = parsed;
+  const port = explicitPort ? parsed.port : defaultPort;
   const hostText = host.includes(':') ? `[${host}]` : host;
   return {
     host,
     port: explicitPort ? port : undefined,
     uri,
-    proxyHost: explicitPort && port !== 80 ? `${hostText}:${port}` : hostText,
+    proxyHost: explicitPort && port !== defaultPort ? `${hostText}:${port}` : hostText,
     proxyPort: String(port),
+    tls,
   };
 }
 
 /** `unix:/path[:/uri]`: nginx ends the socket path at the first `:`; the Host sent is `localhost`. */
-function parseUnixUrl(rest: string): PassUrl {
+function parseUnixUrl(rest: string): Omit<PassUrl, 'tls'> {
   const colon = rest.indexOf(':', 'unix:'.length);
   const { host } = parseHostPort(colon < 0 ? rest : rest.slice(0, colon), `upstream "${rest}"`);
   return { host, port: undefined, uri: colon < 0 ? undefined : rest.slice(colon + 1), proxyHost: 'localhost', proxyPort: '' };

@@ -1,3 +1,4 @@
+import type { UpstreamTls } from './upstream-tls';
 import type { HttpContext, UpstreamAttempt } from '../http/context';
 import { answer } from '../http/rewrite-module';
 import { FT, ProxyLocConf } from './conf';
@@ -13,6 +14,13 @@ export interface PassBinding {
   /** The matched location's prefix, replaced by the URI part of proxy_pass. */
   locationPrefix: string;
   pools: PeerPools;
+  /** Set for `proxy_pass https://`. */
+  tls: UpstreamTls | undefined;
+}
+
+/** The upstream as nginx's error log names it: scheme, peer address, request path. */
+export function upstreamUrl(p: PassBinding, peer: Peer, path: string): string {
+  return `${p.tls === undefined ? 'http' : 'https'}://${peer.addr}${path}`;
 }
 
 /** Key of the request's proxy state in `r.moduleCtx` ($proxy_host reads it). */

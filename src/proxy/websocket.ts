@@ -1,11 +1,12 @@
 import * as http from 'node:http';
+import * as https from 'node:https';
 import type { Socket } from 'node:net';
 import type { HttpContext, UpstreamAttempt } from '../http/context';
 import { sendHeader } from '../http/respond';
 import { logUpstreamError } from './error-log';
 import { ResponseHead, responseHead, upgradeRequestHeaders } from './headers';
 import { Peer, socketPathOf } from './upstream';
-import { PassBinding, RetryableFailure, UpstreamWalk } from './walk';
+import { PassBinding, RetryableFailure, UpstreamWalk, upstreamUrl } from './walk';
 
 class TunnelTimeoutError extends Error {
   override name = 'TunnelTimeoutError';
@@ -66,9 +67,12 @@ class TunnelAttempt {
     const conf = t.p.conf;
     // `timeout` covers the connect; once connected the same timer becomes the wait for the handshake answer.
     const socketPath = socketPathOf(peer.conf.host);
-    this.req = http.request({ host: peer.conf.host, port: peer.conf.port, socketPath, method: t.method, path: t.path, headers, agent: false, timeout: conf.connectTimeoutMs });
+    const target = { host: peer.conf.host, port: peer.conf.port, socketPath, method: t.method, path: t.path, headers, agent: false, timeout: conf.connectTimeoutMs };
+    const tls = t.p.tls;
+    // servername '' keeps Node from sending the Host header as SNI (proxy_ssl_server_name off).
+    this.req = tls === undefined ? http.request(target) : https.request({ ...target, ...tls.options, servername: tls.sni ?? '' });
     this.req.on('socket', (s: Socket) => {
-      s.once('connect', () => {
+      s.once(tls === undefined ? 'connect' : 'secureConnect', () => {
         this.sent = true;
         this.rec.connectTime = this.elapsedMs() / 1000;
         this.req.setTimeout(conf.readTimeoutMs);
@@ -138,7 +142,7 @@ class TunnelAttempt {
     if (this.done || this.t.clientGone) return;
     const kind: RetryableFailure = err instanceof TunnelTimeoutError ? 'timeout' : 'error';
     this.rec.status = kind === 'timeout' ? '504' : '502';
-    logUpstreamError(this.t.r, err, kind, this.sent ? 'header' : 'connecting', `http://${this.peer.addr}${this.t.path}`);
+    logUpstreamError(this.t.r, err, kind, this.sent ? 'header' : 'connecting', upstreamUrl(this.t.p, this.peer, this.t.path), this.t.p.tls?.dispatchName);
     this.done = true;
     const ms = this.elapsedMs();
     this.rec.responseTime = ms / 1000;

@@ -4,19 +4,27 @@ import { parsePassUrl, upstreamUri } from '../../../src/proxy/target';
 describe('parsePassUrl', () => {
   it('splits host, port and URI part', () => {
     expect(parsePassUrl('http://127.0.0.1:8081')).toEqual({
-      host: '127.0.0.1', port: 8081, uri: undefined, proxyHost: '127.0.0.1:8081', proxyPort: '8081',
+      host: '127.0.0.1', port: 8081, uri: undefined, proxyHost: '127.0.0.1:8081', proxyPort: '8081', tls: false,
     });
     expect(parsePassUrl('http://backend/api/')).toEqual({
-      host: 'backend', port: undefined, uri: '/api/', proxyHost: 'backend', proxyPort: '80',
+      host: 'backend', port: undefined, uri: '/api/', proxyHost: 'backend', proxyPort: '80', tls: false,
     });
     expect(parsePassUrl('http://b:80/').proxyHost).toBe('b');
     expect(parsePassUrl('HTTP://[::1]:81').proxyHost).toBe('[::1]:81');
     expect(parsePassUrl('http://[::1]').proxyHost).toBe('[::1]');
   });
 
+  it('https: TLS to the upstream, port 443 unless named (and then left out of $proxy_host only when 443)', () => {
+    expect(parsePassUrl('https://backend/x')).toEqual({
+      host: 'backend', port: undefined, uri: '/x', proxyHost: 'backend', proxyPort: '443', tls: true,
+    });
+    expect(parsePassUrl('HTTPS://b:443').proxyHost).toBe('b');
+    expect(parsePassUrl('https://b:80').proxyHost).toBe('b:80');
+    expect(parsePassUrl('https://unix:/run/b.sock:/x/')).toMatchObject({ host: 'unix:/run/b.sock', uri: '/x/', tls: true });
+  });
+
   it('rejects what nginx rejects', () => {
     expect(() => parsePassUrl('ftp://x')).toThrow('invalid URL prefix in "ftp://x"');
-    expect(() => parsePassUrl('https://x')).toThrow('https protocol requires SSL support');
     expect(() => parsePassUrl('http://$host')).toThrow('variables in "proxy_pass" are not supported');
     expect(() => parsePassUrl('http://:80/')).toThrow('no host in upstream ":80/"');
     expect(() => parsePassUrl('http://a:0')).toThrow('invalid port in upstream "a:0"');
