@@ -20,6 +20,9 @@ export interface MainConf {
 }
 
 /** Per-worker start-up work (open the store, start timers), run before listening. */
+/** How a client's TLS handshake ended: Angie's server zone `ssl` counters (a reuse is also handshaked). */
+export type HandshakeOutcome = 'handshaked' | 'reused' | 'timedout' | 'failed';
+
 export type WorkerInit = (rt: import('./runtime').Runtime) => void | Promise<void>;
 
 /**
@@ -45,6 +48,8 @@ export class Builder {
   readonly workerInits: WorkerInit[] = [];
   /** Called with every client connection a worker accepts (status counters). */
   readonly connectionHooks: Array<(socket: import('node:net').Socket) => void> = [];
+  /** Called with the end of every TLS handshake and the server it was for (status counters). */
+  readonly handshakeHooks: Array<(server: ServerConf, outcome: HandshakeOutcome) => void> = [];
   readonly commits = new CommitQueue();
   readonly api = new ApiTree();
   /** Module-owned load-wide state (zones, upstreams, templates), by module name. */

@@ -7,6 +7,8 @@ import * as tls from 'node:tls';
 import { inTurn, noteAccepted, noteTunnel, staleWithoutRequest } from './in-turn';
 import { handleRequest } from './pipeline';
 import type { Runtime } from './runtime';
+import type { HandshakeOutcome } from './builder';
+import type { ServerConf } from './conf';
 import { validateHost } from './request-host';
 import { ListenGroup } from './servers';
 import { clientHelloServerName } from './sni';
@@ -63,10 +65,28 @@ function answerAndClose(socket: Socket, status: string): void {
 }
 
 /** TLS options of an `ssl` address: the default server's settings (a client without SNI gets them). */
-function tlsOptions(group: ListenGroup): https.ServerOptions {
+function tlsOptions(group: ListenGroup, rt: Runtime): https.ServerOptions {
   // The handshake must finish within the default server's client_header_timeout, like the head after it.
-  return { ...group.defaultServer.tls, handshakeTimeout: group.defaultServer.clientHeaderTimeoutMs };
+  return { ...group.defaultServer.tls, ...ticketKeys(rt), handshakeTimeout: group.defaultServer.clientHeaderTimeoutMs };
 }
+
+/** The load's shared ticket keys: a session a client got from one worker resumes on any other. */
+function ticketKeys(rt: Runtime): { ticketKeys?: Buffer } {
+  return rt.tlsTicketKeys === undefined ? {} : { ticketKeys: rt.tlsTicketKeys };
+}
+
+type HandshakeReport = (server: ServerConf, outcome: HandshakeOutcome) => void;
+
+function handshakeReport(rt: Runtime): HandshakeReport {
+  return (server, outcome) => {
+    for (const hook of rt.handshakeHooks) hook(server, outcome);
+  };
+}
+
+type ChildTlsSocket = tls.TLSSocket & { _parent?: Socket };
+
+/** The server SNI chose for a raw connection: its zone counts the handshake. */
+const handshakeServer = new WeakMap<Socket, ServerConf>();
 
 type TlsServer = https.Server & { _sharedCreds: tls.SecureContext; requestCert: boolean; rejectUnauthorized: boolean };
 
@@ -78,7 +98,8 @@ type TlsServer = https.Server & { _sharedCreds: tls.SecureContext; requestCert: 
  * exists: the first bytes are read, their ClientHello's name picks the
  * context the socket is created with, and the bytes are put back.
  */
-function chooseCertificatesBySni(server: https.Server, group: ListenGroup): void {
+function chooseCertificatesBySni(server: https.Server, group: ListenGroup, rt: Runtime): void {
+  const report = handshakeReport(rt);
   const tlsServer = server as TlsServer;
   const createTlsSocket = server.listeners('connection').find((l) => l.name === 'tlsConnectionListener');
   if (createTlsSocket === undefined || tlsServer._sharedCreds === undefined) throw new Error('node:tls has no tlsConnectionListener or _sharedCreds to choose certificates by SNI');
@@ -86,12 +107,17 @@ function chooseCertificatesBySni(server: https.Server, group: ListenGroup): void
   const contexts = new Map<tls.SecureContextOptions, tls.SecureContext>([[group.defaultServer.tls!, tlsServer._sharedCreds]]);
   const contextOf = (options: tls.SecureContextOptions): tls.SecureContext => {
     let ctx = contexts.get(options);
-    if (ctx === undefined) contexts.set(options, (ctx = tls.createSecureContext(options)));
+    if (ctx === undefined) contexts.set(options, (ctx = tls.createSecureContext({ ...options, ...ticketKeys(rt) })));
     return ctx;
   };
   const timeoutMs = group.defaultServer.clientHeaderTimeoutMs;
   server.prependListener('connection', (socket: Socket) => {
-    socket.setTimeout(timeoutMs, () => socket.destroy());
+    // No hello within client_header_timeout: a timed-out handshake of the default server (the
+    // handshake itself is bounded by the server's handshakeTimeout, reported as tlsClientError).
+    socket.setTimeout(timeoutMs, () => {
+      report(group.defaultServer, 'timedout');
+      socket.destroy();
+    });
     socket.on('error', () => socket.destroy());
     socket.once('data', (first: Buffer) => {
       socket.pause();
@@ -99,6 +125,7 @@ function chooseCertificatesBySni(server: https.Server, group: ListenGroup): void
       socket.unshift(first);
       const named = group.select(validateHost(clientHelloServerName(first)) ?? '').server;
       const chosen = named.tls !== undefined ? named : group.defaultServer;
+      handshakeServer.set(socket, chosen);
       const shared = tlsServer._sharedCreds;
       tlsServer._sharedCreds = contextOf(chosen.tls!);
       // ssl_verify_client asks for a certificate; a missing or bad one is the request's 400, not a failed handshake.
@@ -124,7 +151,7 @@ function createServer(rt: Runtime, group: ListenGroup, draining: () => boolean):
     connectionsCheckingInterval: checkingInterval(headersTimeout),
     maxHeaderSize: group.defaultServer.maxHeaderBytes,
   };
-  const create = group.ssl ? (h: http.RequestListener) => https.createServer({ ...options, ...tlsOptions(group) }, h) : (h: http.RequestListener) => http.createServer(options, h);
+  const create = group.ssl ? (h: http.RequestListener) => https.createServer({ ...options, ...tlsOptions(group, rt) }, h) : (h: http.RequestListener) => http.createServer(options, h);
   const server = create(
     (req, res) =>
       inTurn(req.socket, res, () => {
@@ -136,7 +163,7 @@ function createServer(rt: Runtime, group: ListenGroup, draining: () => boolean):
   // Node keeps only the first 2000 headers and drops the rest silently; a proxy must pass the head
   // whole (nginx has no count limit). maxHeaderSize bounds it.
   server.maxHeadersCount = 0;
-  if (group.ssl) chooseCertificatesBySni(server as unknown as https.Server, group);
+  if (group.ssl) chooseCertificatesBySni(server as unknown as https.Server, group, rt);
   server.on('clientError', onClientError);
   // A proxy without a CONNECT method: nginx parses the request and answers 400 (Node would just close).
   server.on('connect', (_req: http.IncomingMessage, socket: Socket) => {
@@ -200,9 +227,7 @@ export class Listeners {
         this.sockets.add(socket);
         socket.once('close', () => this.sockets.delete(socket));
       });
-      if (group.ssl) this.trackHandshakes(server);
-      // A failed handshake (garbage, a refused protocol) closes that connection only.
-      server.on('tlsClientError', (_err: Error, socket: tls.TLSSocket) => socket.destroy());
+      if (group.ssl) this.trackHandshakes(server, group);
       this.servers.push(server);
       if (group.host.startsWith('unix:')) await removeStaleSocket(group.host.slice(5));
       await new Promise<void>((resolve, reject) => {
@@ -215,13 +240,21 @@ export class Listeners {
     }
   }
 
-  private trackHandshakes(server: http.Server): void {
+  private trackHandshakes(server: http.Server, group: ListenGroup): void {
+    const report = handshakeReport(this.rt);
+    const serverOf = (socket: ChildTlsSocket) => (socket._parent && handshakeServer.get(socket._parent)) || group.defaultServer;
     server.on('connection', (raw: Socket) => {
       this.handshaking.add(raw);
       raw.once('close', () => this.handshaking.delete(raw));
     });
-    server.on('secureConnection', (socket: tls.TLSSocket & { _parent?: Socket }) => {
+    server.on('secureConnection', (socket: ChildTlsSocket) => {
       if (socket._parent !== undefined) this.handshaking.delete(socket._parent);
+      report(serverOf(socket), socket.isSessionReused() ? 'reused' : 'handshaked');
+    });
+    // A failed handshake (garbage, a refused protocol, too slow) closes that connection only.
+    server.on('tlsClientError', (err: NodeJS.ErrnoException, socket: ChildTlsSocket) => {
+      report(serverOf(socket), err.code === 'ERR_TLS_HANDSHAKE_TIMEOUT' ? 'timedout' : 'failed');
+      socket.destroy();
     });
   }
 

@@ -21,6 +21,7 @@ export class Runtime {
   readonly variables: VariableRegistry;
   readonly workerInits: readonly WorkerInit[];
   readonly connectionHooks: Builder['connectionHooks'];
+  readonly handshakeHooks: Builder['handshakeHooks'];
   /** Group commit of shared-store writes, once per event-loop turn. */
   readonly commits: CommitQueue;
   readonly logFiles: readonly LogFile[];
@@ -31,6 +32,8 @@ export class Runtime {
   /** Counts loads: 1 at start, +1 per reload (Angie's `generation`). */
   generation = 1;
   loadTime = new Date();
+  /** TLS session ticket keys shared by this load's workers (undefined: Node's own, this process only). */
+  tlsTicketKeys: Buffer | undefined;
   /** Hooks run when the worker stops (close the store, flush logs). */
   readonly shutdownHooks: Array<() => void | Promise<void>> = [];
 
@@ -47,6 +50,7 @@ export class Runtime {
     this.variables = b.variables;
     this.workerInits = b.workerInits;
     this.connectionHooks = b.connectionHooks;
+    this.handshakeHooks = b.handshakeHooks;
     this.commits = b.commits;
     this.logFiles = logFiles(b);
     this.prefix = b.prefix;

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import cluster, { Worker } from 'node:cluster';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -58,7 +59,7 @@ export class Master {
     this.workerCount = rt.main.workerProcesses;
     this.pidFile = rt.resolve(rt.main.pid);
     this.errorLog.reconfigure(rt.resolve(rt.main.errorLog), rt.main.errorLogLevel);
-    this.env = { ...this.opts, generation: this.generation, loadTime: new Date().toISOString() };
+    this.env = { ...this.opts, generation: this.generation, loadTime: new Date().toISOString(), ticketKeys: randomBytes(48).toString('base64') };
   }
 
   /** Starts all workers; resolves when every one listens, rejects on the first fatal report. */

@@ -13,6 +13,8 @@ export interface WorkerEnv {
   globalDirectives: string;
   generation: number;
   loadTime: string;
+  /** TLS session ticket keys (48 bytes, base64), one set per load shared by its workers, so any of them resumes a session. */
+  ticketKeys: string;
 }
 
 export const WORKER_ENV_KEY = 'METRICPROXY_WORKER';

@@ -74,6 +74,7 @@ export async function runWorker(env: WorkerEnv): Promise<void> {
   }
   rt.generation = env.generation;
   rt.loadTime = new Date(env.loadTime);
+  rt.tlsTicketKeys = env.ticketKeys ? Buffer.from(env.ticketKeys, 'base64') : undefined;
   const errorLog = rt.errorLog;
   // A warning emitted with an error-log level as its type logs at that level (the store's crit/warn lines).
   process.on('warning', (w) => errorLog.log(isLevel(w.name) ? w.name : 'error', w.message));

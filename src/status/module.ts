@@ -17,7 +17,7 @@ import { StatusBoard } from './board';
 import type { ResetBranch } from './reset';
 import { RequestBytes, StatusRecorder } from './recorder';
 import { SelfMetrics } from './self-metrics';
-import { emptyZone, processExists } from './snapshot';
+import { emptySsl, emptyZone, processExists } from './snapshot';
 import { slabZones } from './slabs';
 import { angieNode, connectionsNode, CountsOf, InstanceInfo, metricproxyNode, upstreamsNode, zonesNode } from './tree';
 
@@ -154,6 +154,10 @@ export function statusModule(b: Builder): Module {
       const pools = proxyState(bb).pools;
       state.recorder = new StatusRecorder(bb.main.workerConnections, requestBytes(bb), upstreams, (u) => pools.idle(u.peers));
       for (const name of state.serverZones) state.recorder.serverZones.set(name, emptyZone());
+      for (const server of bb.servers) {
+        const zone = server.statusZone === undefined ? undefined : state.recorder.serverZones.get(server.statusZone);
+        if (zone !== undefined && server.listens.some((l) => l.ssl)) zone.ssl ??= emptySsl();
+      }
       for (const name of state.locationZones) state.recorder.locationZones.set(name, emptyZone());
       state.board = new StatusBoard((nowMs) => state.recorder.counts(nowMs));
       // First in the phase, so no server-level `return` answers before the server zone saw the request.
@@ -163,6 +167,7 @@ export function statusModule(b: Builder): Module {
       });
       bb.phases.log.push((r) => state.recorder.requestFinished(r, locationZone(r)));
       bb.connectionHooks.push((socket) => state.recorder.onConnection(socket));
+      bb.handshakeHooks.push((server, outcome) => state.recorder.onHandshake(server, outcome));
       bb.workerInits.push((rt) => startWorker(bb, state, rt));
     },
   };

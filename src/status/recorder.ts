@@ -2,6 +2,8 @@ import type { Socket } from 'node:net';
 import type { HttpContext } from '../http/context';
 import type { Peer, Upstream } from '../proxy/upstream';
 import { CodeCounts, ConnectionCounts, emptyCounts, PeerCounts, record, StatusCounts, ZoneCounts } from './snapshot';
+import type { HandshakeOutcome } from '../http/builder';
+import type { ServerConf } from '../http/conf';
 
 /** Requests in flight on a socket: a socket with none is idle (kept alive, waiting). */
 const kInFlight = Symbol('statusInFlight');
@@ -85,6 +87,18 @@ export class StatusRecorder {
     }
     c.active++;
     socket.once('close', () => c.active--);
+  }
+
+  /** The end of a client's TLS handshake, counted in the zone of the server SNI chose. */
+  onHandshake(server: ServerConf, outcome: HandshakeOutcome): void {
+    const ssl = server.statusZone === undefined ? undefined : this.serverZones.get(server.statusZone)?.ssl;
+    if (ssl === undefined) return;
+    if (outcome === 'timedout') ssl.timedout++;
+    else if (outcome === 'failed') ssl.failed++;
+    else {
+      ssl.handshaked++;
+      if (outcome === 'reused') ssl.reuses++;
+    }
   }
 
   /** As soon as the server is chosen: the server zone counts the request and its processing. */

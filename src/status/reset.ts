@@ -12,7 +12,8 @@ import { CodeCounts, emptyCounts, emptyPeer, emptyZone, PeerCounts, record, Stat
 export type ResetBranch = 'serverZones' | 'locationZones' | 'peers';
 
 function cumulativeZone(z: ZoneCounts): ZoneCounts {
-  return { ...emptyZone(), requests: z.requests, discarded: z.discarded, responses: { ...z.responses }, received: z.received, sent: z.sent };
+  const zone = { ...emptyZone(), requests: z.requests, discarded: z.discarded, responses: { ...z.responses }, received: z.received, sent: z.sent };
+  return z.ssl === undefined ? zone : { ...zone, ssl: { ...z.ssl } };
 }
 
 function cumulativePeer(p: PeerCounts): PeerCounts {
@@ -57,6 +58,11 @@ function subtractZone(from: ZoneCounts, base: ZoneCounts): void {
   from.received = minus(from.received, base.received);
   from.sent = minus(from.sent, base.sent);
   subtractCodes(from.responses, base.responses);
+  if (from.ssl === undefined || base.ssl === undefined) return;
+  from.ssl.handshaked = minus(from.ssl.handshaked, base.ssl.handshaked);
+  from.ssl.reuses = minus(from.ssl.reuses, base.ssl.reuses);
+  from.ssl.timedout = minus(from.ssl.timedout, base.ssl.timedout);
+  from.ssl.failed = minus(from.ssl.failed, base.ssl.failed);
 }
 
 function subtractPeer(from: PeerCounts, base: PeerCounts): void {

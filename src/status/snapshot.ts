@@ -19,8 +19,18 @@ export interface ConnectionCounts {
   idle: number;
 }
 
+/** Angie's `ssl` of a server zone whose server listens with TLS. */
+export interface SslCounts {
+  handshaked: number;
+  reuses: number;
+  timedout: number;
+  failed: number;
+}
+
 /** A server or location zone (location zones leave `processing` at 0). */
 export interface ZoneCounts {
+  /** Only for a server zone of a TLS server. */
+  ssl?: SslCounts;
   requests: number;
   processing: number;
   discarded: number;
@@ -90,6 +100,10 @@ export function emptyZone(): ZoneCounts {
   return { requests: 0, processing: 0, discarded: 0, responses: record(), received: 0, sent: 0 };
 }
 
+export function emptySsl(): SslCounts {
+  return { handshaked: 0, reuses: 0, timedout: 0, failed: 0 };
+}
+
 export function emptyPeer(): PeerCounts {
   return {
     selected: 0, current: 0, last: 0, responses: record(), sent: 0, received: 0,
@@ -108,6 +122,12 @@ function addZone(into: ZoneCounts, from: ZoneCounts, live: boolean): void {
   into.sent += from.sent;
   addCodes(into.responses, from.responses);
   if (live) into.processing += from.processing;
+  if (from.ssl === undefined) return;
+  const ssl = (into.ssl ??= emptySsl());
+  ssl.handshaked += from.ssl.handshaked;
+  ssl.reuses += from.ssl.reuses;
+  ssl.timedout += from.ssl.timedout;
+  ssl.failed += from.ssl.failed;
 }
 
 function weighted(a: number, wa: number, b: number, wb: number): number {

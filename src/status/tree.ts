@@ -44,7 +44,9 @@ function zoneView(z: ZoneCounts, withProcessing: boolean): object {
     ? { total: z.requests, processing: z.processing, discarded: z.discarded }
     : { total: z.requests, discarded: z.discarded };
   // Status codes are integer-like keys: JS lists them in numeric order whatever order workers saw them in.
-  return { requests, responses: z.responses, data: { received: z.received, sent: z.sent } };
+  const body = { requests, responses: z.responses, data: { received: z.received, sent: z.sent } };
+  // Angie lists `ssl` first, for servers that listen with TLS only.
+  return z.ssl === undefined ? body : { ssl: z.ssl, ...body };
 }
 
 /** `/status/http/server_zones` (with `processing`) or `location_zones` (without): every configured zone. */
