@@ -21,8 +21,9 @@ export function alertFor(tr: Transition, now: number): Record<string, unknown> |
   if (!firing && !resolving) return undefined;
   const at = new Date(now).toISOString();
   return {
-    labels: { alertname: ALERT_NAME, zone: tr.zone, key: tr.key, rule: tr.record.reason, state: firing ? tr.to : 'RELEASED' },
-    annotations: { summary: `${tr.zone} key "${tr.key}" ${tr.to}`, samples: JSON.stringify(tr.samples ?? []) },
+    // The labels name the alert (Alertmanager matches a resolve to its firing by them): they never change.
+    labels: { alertname: ALERT_NAME, zone: tr.zone, key: tr.key, rule: tr.record.reason },
+    annotations: { state: tr.to, summary: `${tr.zone} key "${tr.key}" ${tr.to}`, samples: JSON.stringify(tr.samples ?? []) },
     startsAt: new Date(tr.record.since).toISOString(),
     ...(firing ? {} : { endsAt: at }),
   };
