@@ -1,6 +1,7 @@
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePorts, getJson, Proxy, request, startProxy, type Reply } from '../helpers/proc';
+import { freePorts, getJson, Proxy, request, ROOT, runCli, startProxy, type Reply } from '../helpers/proc';
 import { until } from './status-helpers';
 import { api, auditLines, tenantBackend, traffic } from './throttle-helpers';
 
@@ -29,7 +30,9 @@ http {
         location /api/ { throttle tenants $http_x_tenant; proxy_pass http://127.0.0.1:${inner}; }
         location /throttle/ { allow 127.0.0.1; deny all; throttle_api tenants; }
         location /status/ { api /status/; }
+        location = /metrics { prometheus all; }
     }
+    include ${path.join(ROOT, 'conf/prometheus_all.conf')};
     # The latency of admitted work: the backend's, measured behind the throttle.
     server {
         listen 127.0.0.1:${inner};
@@ -109,6 +112,12 @@ describe('throttle driven by the metrics, two workers', () => {
     expect(answers.map((r) => r.status)).toEqual([200, 200, 200, 200, 200, 200]);
     expect(audit().filter((l) => l.key === 'A').map((l) => l.to)).toEqual(['AUTO_THROTTLED', 'RECOVERED']);
     expect(await getJson(url('/status/http/throttle_zones/tenants'))).toMatchObject({ throttled: 0, recoveries: 1 });
+    const metrics = (await request(url('/metrics'))).body;
+    expect(metrics).toContain('angie_http_throttle_zones_throttled{zone="tenants"} 0\n');
+    expect(metrics).toContain('angie_http_throttle_zones_events{zone="tenants",event="triggers"} 1\n');
+    expect(metrics).toContain('angie_http_throttle_zones_events{zone="tenants",event="recoveries"} 1\n');
+    expect(metrics).toMatch(/angie_http_throttle_zones_events\{zone="tenants",event="rejected"\} [1-9]/);
+    expect(metrics).toContain('angie_http_throttle_zones_time_to_recover_seconds_count{zone="tenants"} 1\n');
   });
 
   it('PATCH sets a manual throttle; the same PATCH again changes nothing (one audit line); If-Match guards it', async () => {
@@ -160,6 +169,19 @@ describe('throttle driven by the metrics, two workers', () => {
     backend.release('C');
     expect((await after.all).every((r) => r.status === 200 && r.headers['x-throttle'] === undefined)).toBe(true);
     expect(audit().filter((l) => l.key === 'C').map((l) => l.to)).toEqual(['MANUAL_THROTTLED', 'RELEASED']);
+  });
+
+  it('reopens the audit log on -s reopen', async () => {
+    const file = path.join(proxy.prefix, 'logs/throttle.jsonl');
+    fs.renameSync(file, `${file}.1`);
+    const r = await runCli(['-p', proxy.prefix, '-c', proxy.conf, '-s', 'reopen']);
+    expect(r.code).toBe(0);
+    // Both workers reopen: whichever answers the PATCH writes the new file, the old one keeps its lines.
+    await until(async () => {
+      await api(url('/throttle/F'), 'PATCH', { max_concurrency: 3, reason: `try ${Date.now()}` });
+      return auditLines(file).length;
+    }, (n) => n >= 2, 'two PATCHes in the new file');
+    expect(auditLines(`${file}.1`).some((l) => l.key === 'F')).toBe(false);
   });
 
   it('a restart keeps an active throttle and its expiry', async () => {
