@@ -12,7 +12,7 @@
 import type { MetricStore } from '../metric/store/lmdb-store';
 import type { KvTxn } from '../metric/store/kv';
 import type { ThrottleZoneDef } from './config';
-import { isActive, ThrottleRecords } from './record';
+import { isActive, KeyRecord, ThrottleRecords } from './record';
 import { endThrottle, startThrottle, Transition } from './transitions';
 
 interface Streak {
@@ -80,14 +80,18 @@ export class Sampler {
   /** Ends what expired, forgets old history, then moves each sampled key. */
   apply(t: KvTxn, values: ReadonlyMap<string, number>, now: number): Transition[] {
     const out: Transition[] = [];
-    for (const [key, rec] of this.recs.all(t)) {
+    // Every record read once: a zone has far fewer records than sampled keys.
+    const records = new Map(this.recs.all(t));
+    for (const [key, rec] of records) {
       const expired = rec.ended === 0 && now >= rec.expires ? endThrottle(t, this.recs, key, 'EXPIRED', now, {}) : undefined;
-      if (expired !== undefined) out.push(expired);
-      else if (rec.ended !== 0 && now - rec.ended >= rec.ttlMs) this.recs.del(t, key);
+      if (expired !== undefined) {
+        out.push(expired);
+        records.set(key, expired.record);
+      } else if (rec.ended !== 0 && now - rec.ended >= rec.ttlMs) this.recs.del(t, key);
     }
     for (const key of this.streaks.keys()) if (!values.has(key)) this.streaks.delete(key);
     for (const [key, v] of values) {
-      const moved = this.sampleKey(t, key, v, now);
+      const moved = this.sampleKey(t, key, v, records.get(key), now);
       if (moved !== undefined) out.push(moved);
     }
     return out;
@@ -99,10 +103,9 @@ export class Sampler {
     return s;
   }
 
-  private sampleKey(t: KvTxn, key: string, v: number, now: number): Transition | undefined {
+  private sampleKey(t: KvTxn, key: string, v: number, rec: KeyRecord | undefined, now: number): Transition | undefined {
     const s = this.streak(key);
     s.breaches = v > this.def.above ? [...s.breaches, v].slice(-this.def.samples) : [];
-    const rec = this.recs.get(t, key);
     if (isActive(rec, now)) return rec.source === 'auto' ? this.maybeRecover(t, key, s, v, now) : undefined;
     s.recoveries = [];
     if (s.breaches.length < this.def.samples) return undefined;
