@@ -115,8 +115,9 @@ function ifMatchFails(r: HttpContext, rec: KeyRecord | undefined): ApiError | un
  * Runs `body` in one write transaction. Refusals are returned, not thrown
  * (a throw would count as a store failure); nothing was written then.
  */
-function inStore(z: ThrottleZone, body: (t: KvTxn, now: number) => Outcome | ApiError): Outcome {
-  const out = z.transact<Outcome | ApiError | undefined>((t) => body(t, Date.now()), undefined);
+function inStore(z: ThrottleZone, body: (t: KvTxn, now: number) => Outcome | ApiError, how: 'read' | 'write' = 'write'): Outcome {
+  const run = how === 'read' ? z.read.bind(z) : z.transact.bind(z);
+  const out = run<Outcome | ApiError | undefined>((t) => body(t, Date.now()), undefined);
   if (out === undefined) throw UNAVAILABLE;
   if (out instanceof ApiError) throw out;
   return out;
@@ -152,7 +153,7 @@ function read(z: ThrottleZone, key: string): Outcome {
     const rec = z.recs.get(t, key);
     if (rec === undefined) return new ApiError(404, 'not_found', `no throttle state for key "${key}"`);
     return { data: recordView(key, rec), changed: [] };
-  });
+  }, 'read');
 }
 
 async function dispatch(z: ThrottleZone, r: HttpContext, key: string): Promise<Outcome> {

@@ -84,7 +84,7 @@ function statusNode(st: ThrottleState): () => ApiNode {
     const out = record<unknown>();
     const now = Date.now();
     for (const zone of st.zones.values()) {
-      out[zone.def.name] = zone.transact((t) => {
+      out[zone.def.name] = zone.read((t) => {
         const all = zone.recs.all(t);
         const keys = Object.fromEntries(all.map(([k, rec]) => [k, recordView(k, rec)]));
         return { throttled: all.filter(([, rec]) => isActive(rec, now)).length, ...zone.recs.counters(t), keys };

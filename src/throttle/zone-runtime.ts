@@ -35,6 +35,11 @@ export class ThrottleZone {
     return this.space.transact((tx) => body(tx.t), fallback);
   }
 
+  /** A snapshot of the shared store (the API's and status' reads); `fallback` when it cannot be read. */
+  read<T>(body: (t: KvTxn) => T, fallback: T): T {
+    return this.space.read(body, fallback);
+  }
+
   /** Writes the audit lines of committed transitions and sends their alerts. */
   announce(transitions: readonly Transition[]): void {
     this.audit?.write(transitions);
