@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Example, startExample } from '../helpers/examples';
-import { Backend, request, startBackend } from '../helpers/proc';
+import type { Backend } from '../helpers/backends';
+import { request, startBackend } from '../helpers/proc';
 import { api } from './throttle-helpers';
 
 let backend: Backend;

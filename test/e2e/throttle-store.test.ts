@@ -1,9 +1,7 @@
-import { execFileSync } from 'node:child_process';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { freePorts, getJson, Proxy, request, startProxy } from '../helpers/proc';
+import { smallDisk } from '../helpers/sys';
 import { api, auditLines } from './throttle-helpers';
 
 const conf = (port: number, store: string) => `
@@ -28,22 +26,9 @@ afterAll(async () => {
   for (const c of cleanups) c();
 });
 
-/** A store on a 1 MiB tmpfs, most of it taken (as store-full.test.ts does). */
-function smallDisk(): string {
-  if (process.getuid?.() !== 0) throw new Error('this test mounts a tmpfs: run it as root');
-  const mnt = fs.mkdtempSync(path.join(os.tmpdir(), 'mp-tmpfs-'));
-  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mnt]);
-  cleanups.push(() => {
-    execFileSync('umount', ['-l', mnt]);
-    fs.rmSync(mnt, { recursive: true, force: true });
-  });
-  fs.writeFileSync(path.join(mnt, 'filler'), Buffer.alloc(640 * 1024, 1));
-  return `${mnt}/data`;
-}
-
 it('a PATCH the store cannot take answers 503 and changes nothing', async () => {
   const [port] = await freePorts(1);
-  proxy = await startProxy(conf(port, smallDisk()), [port]);
+  proxy = await startProxy(conf(port, `${smallDisk(cleanups).mnt}/data`), [port]);
   const url = (p: string) => `http://127.0.0.1:${port}${p}`;
   const failures = async () => ((await getJson(url('/status/store/'))) as { failures: number }).failures;
   // Fill the disk with long metric keys until commits fail.

@@ -1,20 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../../src/config/errors';
-import { loadConfig } from '../../../src/config/load';
+import { emerg, errorOf } from '../../helpers/config-errors';
 
-const FILE = '/etc/mp/t.conf';
-
-function errorOf(http: string): string {
-  try {
-    loadConfig(FILE, { prefix: '/tmp', text: `http {\n${http}\n}\n` });
-  } catch (e) {
-    if (e instanceof ConfigError) return e.render();
-    throw e;
-  }
-  return 'ok';
-}
-
-const emerg = (what: string, line: number) => `metricproxy: [emerg] ${what} in ${FILE}:${line}`;
 const METRICS = 'metric_complex_zone load:1m { latency average exp factor=50; inflight gauge; }\nmetric_zone hits:1m count;';
 /** A throttle_zone at line 4 (after the two metric zones); `body` lines start at line 5. */
 const zone = (body: string) => `${METRICS}\nthrottle_zone t:1m {\n${body}\n}`;
