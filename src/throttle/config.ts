@@ -173,3 +173,9 @@ export function checkWatch(def: ThrottleZoneDef, zones: ReadonlyMap<string, Zone
   }
   if (sub === undefined && found.complex) throw new ConfigError(`watch of complex zone "${zone}" must name a metric: "${zone}/METRIC"`, file, line);
 }
+
+/** The zone's rule in words (`tenant_load/latency above 0.5`): an automatic throttle's reason, the alerts' `rule` label. */
+export function ruleText(def: ThrottleZoneDef): string {
+  const { zone, sub } = def.watch;
+  return `${sub === undefined ? zone : `${zone}/${sub}`} above ${def.above}`;
+}

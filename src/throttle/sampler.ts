@@ -11,7 +11,7 @@
  */
 import type { MetricStore } from '../metric/store/lmdb-store';
 import type { KvTxn } from '../metric/store/kv';
-import type { ThrottleZoneDef } from './config';
+import { ruleText, type ThrottleZoneDef } from './config';
 import { isActive, KeyRecord, ThrottleRecords } from './record';
 import { endThrottle, startThrottle, Transition } from './transitions';
 
@@ -113,7 +113,7 @@ export class Sampler {
     s.breaches = [];
     if (key === '' || this.def.exempt.has(key)) return this.alertOnly(key, samples, now);
     const { limit, ttlMs } = this.def;
-    return startThrottle(t, this.recs, key, { source: 'auto', limit, ttlMs, reason: this.rule(), samples }, now);
+    return startThrottle(t, this.recs, key, { source: 'auto', limit, ttlMs, reason: ruleText(this.def), samples }, now);
   }
 
   private maybeRecover(t: KvTxn, key: string, s: Streak, v: number, now: number): Transition | undefined {
@@ -129,13 +129,8 @@ export class Sampler {
   /** An exempt key breached: operators hear of it, the key is not throttled (nothing is stored). */
   private alertOnly(key: string, samples: number[], now: number): Transition {
     const { limit, ttlMs } = this.def;
-    const record = { state: 'RELEASED' as const, source: 'auto' as const, limit, since: now, expires: now, ttlMs, ended: now, triggers: 0, reason: this.rule(), version: 0, alert: 'NONE' as const };
+    const record = { state: 'RELEASED' as const, source: 'auto' as const, limit, since: now, expires: now, ttlMs, ended: now, triggers: 0, reason: ruleText(this.def), version: 0, alert: 'NONE' as const };
     return { zone: this.recs.zone, key, from: 'NONE', to: 'ALERTED', source: 'auto', samples, record };
   }
 
-  /** What triggered, as the audit's reason and the alert's `rule` label say it. */
-  private rule(): string {
-    const { zone, sub } = this.def.watch;
-    return `${sub === undefined ? zone : `${zone}/${sub}`} above ${this.def.above}`;
-  }
 }

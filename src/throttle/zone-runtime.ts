@@ -8,7 +8,7 @@ import type { KvTxn } from '../metric/store/kv';
 import type { LimitSpace } from '../limit/space';
 import { alertFor, deliver } from './alert';
 import { AuditLog } from './audit';
-import type { ThrottleZoneDef } from './config';
+import { ruleText, type ThrottleZoneDef } from './config';
 import { ThrottleEnforcer } from './enforce';
 import { ThrottleRecords } from './record';
 import { Sampler } from './sampler';
@@ -46,7 +46,7 @@ export class ThrottleZone {
     const url = this.def.alert;
     if (url === undefined) return;
     for (const tr of transitions) {
-      const alert = alertFor(tr, Date.now());
+      const alert = alertFor(tr, ruleText(this.def), Date.now());
       if (alert !== undefined) void deliver(url, alert).then((d) => this.alerted(tr, d.outcome, d.error));
     }
   }

@@ -54,6 +54,15 @@ describe('throttle alerts to a real Alertmanager', () => {
     await until(async () => (await api(url('/paged/A'))).json.data, (d) => (d as { alert: string }).alert === 'RESOLVED', 'record shows RESOLVED');
   });
 
+  it('an automatic throttle an operator took over still resolves its alert on release', async () => {
+    await request(url('/report?k=G&v=9'));
+    await until(async () => (await api(url('/paged/G'))).json.data, (d) => (d as { alert?: string } | undefined)?.alert === 'FIRING', 'G firing');
+    expect(await api(url('/paged/G'), 'PATCH', { max_concurrency: 2, reason: 'taken over' })).toMatchObject({ json: { data: { source: 'manual', alert: 'FIRING' } } });
+    await request(url('/report?k=G&v=1'));
+    await api(url('/paged/G'), 'DELETE');
+    await until(() => alertOf('G'), (a) => a === undefined, 'alert for G resolved');
+  });
+
   it('an exempt key breaching is alerted on, not throttled', async () => {
     await request(url('/report?k=ops&v=9'));
     await until(() => alertOf('ops'), (a) => a?.annotations.state === 'ALERTED', 'alert for ops');
