@@ -108,8 +108,9 @@ export function throttleModule(b: Builder): Module {
     if (use?.zone === undefined || r.moduleCtx[CHECKED] !== undefined) return false;
     r.moduleCtx[CHECKED] = true;
     const key = use.key.eval(r);
-    if (key === '') return false;
     const zone = use.zone;
+    // Most keys have no throttle: a read snapshot says so without a write transaction.
+    if (key === '' || !zone.read((t) => isActive(zone.recs.get(t, key), Date.now()), false)) return false;
     st.space.enqueue<Verdict>({
       decide: (tx) => zone.enforcer.decide(tx, key, process.pid, Date.now()),
       fallback: { kind: 'none' },

@@ -15,7 +15,7 @@ http {
     metric_complex_zone tenant_load:1m { latency last; }
     throttle_zone tenants:1m {
         watch     tenant_load/latency;
-        above     0.2;
+        above     0.5;
         samples   ${SAMPLES};
         interval  ${INTERVAL_MS}ms;
         limit     max_concurrency=4 ttl=5m;
@@ -68,11 +68,12 @@ afterAll(async () => {
 
 describe('throttle driven by the metrics, two workers', () => {
   it('throttles slowed tenant A within samples × interval + 1 s; the exempt tenant is alerted on, never throttled', async () => {
-    backend.setDelay('A', 400);
-    backend.setDelay('ops', 400);
+    // Far over the threshold, which is far over what a loaded machine adds to B's answers.
+    backend.setDelay('A', 800);
+    backend.setDelay('ops', 800);
     const load = traffic(url('/api/x'), ['A', 'B', 'ops']);
     // The metric crosses when A's first slow answer is recorded.
-    const crossedAt = Date.now() + 400;
+    const crossedAt = Date.now() + 800;
     await until(() => stateOf('A'), (s) => s === 'AUTO_THROTTLED', 'A throttled');
     const detectionMs = Date.now() - crossedAt;
     await until(async () => audit().filter((l) => l.key === 'ops' && l.to === 'ALERTED').length, (n) => n > 0, 'ops alerted');
@@ -84,7 +85,7 @@ describe('throttle driven by the metrics, two workers', () => {
     expect(await stateOf('B')).toBeUndefined();
     const trigger = audit().find((l) => l.key === 'A' && l.to === 'AUTO_THROTTLED');
     expect(trigger).toMatchObject({ from: 'NONE', source: 'auto', max_concurrency: 4, ttl_seconds: 300, actor: null });
-    expect((trigger?.samples as number[]).every((v) => v > 0.2)).toBe(true);
+    expect((trigger?.samples as number[]).every((v) => v > 0.5)).toBe(true);
   });
 
   it('rejects the 5th concurrent request of A with 429 and Retry-After while B is untouched', async () => {
