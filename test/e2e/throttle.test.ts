@@ -156,6 +156,21 @@ describe('throttle driven by the metrics, two workers', () => {
     expect(await api(url('/throttle/Z'), 'DELETE')).toMatchObject({ status: 200, json: { status: 'success', data: null } });
   });
 
+  it('a throttle ends at its TTL: requests pass from then on, and the sampler records EXPIRED', async () => {
+    backend.hold('T');
+    await api(url('/throttle/T'), 'PATCH', { max_concurrency: 1, ttl_seconds: 2 });
+    const during = concurrent('T', 3);
+    await until(async () => ({ held: backend.held(), done: during.done.length }), (st) => st.held === 1 && st.done === 2, '1 held, 2 refused');
+    backend.release('T');
+    await during.all;
+    await until(() => stateOf('T'), (st) => st === 'EXPIRED', 'T expired');
+    backend.hold('T');
+    const after = concurrent('T', 3);
+    await until(async () => backend.held(), (n) => n === 3, 'all 3 admitted');
+    backend.release('T');
+    expect((await after.all).map((r) => r.status)).toEqual([200, 200, 200]);
+  });
+
   it('DELETE releases at once on both workers', async () => {
     backend.hold('C');
     const before = concurrent('C', 6);
