@@ -7,6 +7,7 @@ import { errorPageModule } from './http/error-page-module';
 import { headersModule } from './http/headers-module';
 import { limitConnModule } from './limit/conn-module';
 import { limitReqModule } from './limit/req-module';
+import { throttleModule } from './throttle/module';
 import { logModule } from './http/log-module';
 import { mapModule } from './http/map-module';
 import { rewriteModule } from './http/rewrite-module';
@@ -43,6 +44,8 @@ export const MODULES: Array<(b: Builder) => Module> = [
   // Both put their handlers ahead of allow/deny (nginx's preaccess phase); the later one runs first.
   limitConnModule,
   limitReqModule,
+  // Ahead of limit_req and limit_conn: a throttled key is refused before it takes their slots.
+  throttleModule,
   consoleModule,
   // Last: it serves files in every location no other module gave a content handler.
   staticModule,

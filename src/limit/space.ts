@@ -115,6 +115,16 @@ export class LimitSpace {
     }
   }
 
+  /** Runs `body` on a snapshot of the newest commit; `fallback` before the store opens or if it fails. */
+  read<T>(body: (t: KvTxn) => T, fallback: T): T {
+    try {
+      return this.db === undefined ? fallback : this.db.read(body);
+    } catch (e) {
+      this.failures.report(e);
+      return fallback;
+    }
+  }
+
   /**
    * Queues `work` for this loop turn's one write transaction: a commit
    * costs tens of microseconds whatever it holds, so every request that

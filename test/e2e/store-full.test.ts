@@ -1,9 +1,8 @@
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { freePorts, getJson, makePrefix, Proxy, request, runCli, startProxy } from '../helpers/proc';
+import { smallDisk } from '../helpers/sys';
 
 /**
  * When the store cannot take an update — its size (`metric_store PATH
@@ -106,16 +105,8 @@ describe('metric_store size=', () => {
 
 describe('a full disk (a 1 MiB tmpfs; needs root to mount it)', () => {
   it('failed commits are counted and logged once; writing resumes when space is freed', async () => {
-    if (process.getuid?.() !== 0) throw new Error('this test mounts a tmpfs: run it as root');
-    const mnt = fs.mkdtempSync(path.join(os.tmpdir(), 'mp-tmpfs-'));
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mnt]);
-    cleanups.push(() => {
-      execFileSync('umount', ['-l', mnt]);
-      fs.rmSync(mnt, { recursive: true, force: true });
-    });
     // Most of the disk taken by something else, freed later.
-    const filler = path.join(mnt, 'filler');
-    fs.writeFileSync(filler, Buffer.alloc(640 * 1024, 1));
+    const { mnt, filler } = smallDisk(cleanups);
     const { proxy, port, status } = await start(`metric_store ${mnt}/data;`);
     const next = await flood(proxy, port, 0, async () => (await status()).failures > 0);
     await flood(proxy, port, next, async () => true);

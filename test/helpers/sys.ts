@@ -1,4 +1,7 @@
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 
 /**
  * What /proc says about metricproxy's processes: worker pids, memory, open
@@ -56,4 +59,22 @@ export async function waitFor<T>(probe: () => T | undefined | Promise<T | undefi
     if (Date.now() > deadline) throw new Error(`${what} not met within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 25));
   }
+}
+
+/**
+ * A 1 MiB tmpfs with 640 KiB of it taken by a `filler` file (delete it to
+ * free the room): a disk that fills up at once. Root only; `cleanups` gets
+ * the unmount.
+ */
+export function smallDisk(cleanups: Array<() => void>): { mnt: string; filler: string } {
+  if (process.getuid?.() !== 0) throw new Error('this test mounts a tmpfs: run it as root');
+  const mnt = fs.mkdtempSync(path.join(os.tmpdir(), 'mp-tmpfs-'));
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mnt]);
+  cleanups.push(() => {
+    execFileSync('umount', ['-l', mnt]);
+    fs.rmSync(mnt, { recursive: true, force: true });
+  });
+  const filler = path.join(mnt, 'filler');
+  fs.writeFileSync(filler, Buffer.alloc(640 * 1024, 1));
+  return { mnt, filler };
 }

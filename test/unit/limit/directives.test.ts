@@ -1,20 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../../src/config/errors';
-import { loadConfig } from '../../../src/config/load';
+import { emerg, errorOf } from '../../helpers/config-errors';
 
-const FILE = '/etc/mp/t.conf';
-
-function errorOf(http: string): string {
-  try {
-    loadConfig(FILE, { prefix: '/tmp', text: `http {\n${http}\n}\n` });
-  } catch (e) {
-    if (e instanceof ConfigError) return e.render();
-    throw e;
-  }
-  return 'ok';
-}
-
-const emerg = (what: string, line: number) => `metricproxy: [emerg] ${what} in ${FILE}:${line}`;
 const zone = 'limit_req_zone $binary_remote_addr zone=one:1m rate=10r/s;';
 const conn = 'limit_conn_zone $binary_remote_addr zone=two:1m;';
 
