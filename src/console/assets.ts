@@ -41,7 +41,7 @@ function escapeAttr(s: string): string {
 }
 
 /** The single page: asset URLs are absolute under `base`, so any location prefix works. */
-export function consoleHtml(base: string, api: string): Buffer {
+export function consoleHtml(base: string, api: string, throttleApis: Record<string, string>): Buffer {
   const b = escapeAttr(base);
   const html = `<!doctype html>
 <html lang="en">
@@ -54,7 +54,7 @@ export function consoleHtml(base: string, api: string): Buffer {
 <script type="importmap">${JSON.stringify({ imports: { uplot: `${base}uPlot.esm.js` } }).replace(/</g, '\\u003c')}</script>
 <script type="module" src="${b}main.js"></script>
 </head>
-<body data-api="${escapeAttr(api)}">
+<body data-api="${escapeAttr(api)}" data-throttle-apis="${escapeAttr(JSON.stringify(throttleApis))}">
 <header>
   <h1>metricproxy</h1>
   <nav id="tabs"></nav>

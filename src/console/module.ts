@@ -40,8 +40,14 @@ function defaultApi(b: Builder, use: ConsoleUse): string {
   return found.loc.name;
 }
 
-function consoleHandler(base: string, api: string): ContentHandler {
-  const html = consoleHtml(base, api);
+/** The throttle zones whose `throttle_api` the console's server serves: zone → location (release buttons). */
+function throttleApis(b: Builder, use: ConsoleUse): Record<string, string> {
+  const same = b.operatorApis.filter((a) => a.kind === 'throttle' && a.loc.server === use.loc.server);
+  return Object.fromEntries(same.map((a) => [a.name, a.loc.name]));
+}
+
+function consoleHandler(base: string, api: string, throttles: Record<string, string>): ContentHandler {
+  const html = consoleHtml(base, api, throttles);
   const assets = consoleAssets();
   return (r) => {
     if (r.req.method !== 'GET' && r.req.method !== 'HEAD') {
@@ -71,7 +77,7 @@ export function consoleModule(b: Builder): Module {
     postconfiguration() {
       for (const use of uses()) {
         const base = use.loc.name.endsWith('/') ? use.loc.name : `${use.loc.name}/`;
-        use.loc.content = consoleHandler(base, use.api ?? defaultApi(b, use));
+        use.loc.content = consoleHandler(base, use.api ?? defaultApi(b, use), throttleApis(b, use));
       }
     },
   };

@@ -48,6 +48,8 @@ export class Builder {
   readonly workerInits: WorkerInit[] = [];
   /** Called with every client connection a worker accepts (status counters). */
   readonly connectionHooks: Array<(socket: import('node:net').Socket) => void> = [];
+  /** Locations serving a module's operator API (kind `throttle`: a throttle zone's), for the console to link to. */
+  readonly operatorApis: Array<{ kind: string; name: string; loc: LocationConf }> = [];
   /** Called with the end of every TLS handshake and the server it was for (status counters). */
   readonly handshakeHooks: Array<(server: ServerConf, outcome: HandshakeOutcome) => void> = [];
   readonly commits = new CommitQueue();

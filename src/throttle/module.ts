@@ -58,9 +58,10 @@ function resolve(st: ThrottleState, use: { zoneName: string; file: string; line:
 }
 
 /** `throttle_api ZONE;`: the location's content is the zone's API, keys after the location prefix. */
-function addApi(st: ThrottleState, d: Directive, scope: Scope, apis: Array<() => void>): void {
+function addApi(b: Builder, st: ThrottleState, d: Directive, scope: Scope, apis: Array<() => void>): void {
   const loc = locationOf(scope);
   if (loc.modifier !== '' && loc.modifier !== '^~') throw new ConfigError('"throttle_api" directive must be in a prefix location');
+  b.operatorApis.push({ kind: 'throttle', name: d.args[0], loc });
   apis.push(() => (loc.content = throttleApiHandler(resolve(st, { zoneName: d.args[0], file: d.file, line: d.line }), loc.name)));
 }
 
@@ -126,7 +127,7 @@ export function throttleModule(b: Builder): Module {
     directives: [
       { name: 'throttle_zone', contexts: ['http'], args: '1', block: 'raw', set: (d) => declareZone(st, d) },
       { name: 'throttle', contexts: ['http', 'server', 'location'], args: '2', unique: true, set: (d, scope) => addUse(b, st, d, scope) },
-      { name: 'throttle_api', contexts: ['location'], args: '1', unique: true, set: (d, scope) => addApi(st, d, scope, apis) },
+      { name: 'throttle_api', contexts: ['location'], args: '1', unique: true, set: (d, scope) => addApi(b, st, d, scope, apis) },
     ],
     preconfiguration: (bb) => bb.variables.define('throttle_status', (r) => r.moduleCtx[`${NAME}_status`] as string | undefined),
     merge: (parent, child) => child ?? parent,

@@ -35,6 +35,8 @@ http {
     metric_zone latency:1m histogram 0.1 0.5 1 inf;
     metric_complex_zone timing:1m { low min; high max; total count; }
     metric_zone big:32m last;
+    metric_complex_zone tenant_load:1m { latency average exp factor=50; }
+    throttle_zone tenants:1m { watch tenant_load/latency; above 10; limit max_concurrency=1 ttl=5m; }
     upstream backend { zone backend 64k; server 127.0.0.1:${backendPort}; }
     server {
         listen 127.0.0.1:${port};
@@ -45,6 +47,7 @@ http {
         location = /fill { ${fills} return 204; }
         location /status/ { api /status/; }
         location /console/ { console; }
+        location /throttle/ { throttle_api tenants; }
         location /closed/ { deny all; console api=/status/; }
         location = /limits-status/ { return 200 '${LIMITS_TREE}'; }
         location /limits/ { console api=/limits-status/; }
@@ -197,6 +200,25 @@ it('shows rate limits and throttles generically; polls at the set interval and p
   await setHidden(false);
   const shownAt = await polls();
   await page.waitForFunction((n) => Number(document.body.dataset.polls) >= n + 2, shownAt, { timeout: 20_000 });
+  expect(errors).toEqual([]);
+  await page.close();
+}, 60_000);
+
+it('shows each throttled key with a release button that calls the throttle API', async () => {
+  const throttleApi = (key: string, method = 'GET', body?: string) =>
+    request(`http://127.0.0.1:${port}/throttle/${key}`, { method, body, headers: { 'content-type': 'application/json' } });
+  expect((await throttleApi('acme', 'PATCH', JSON.stringify({ max_concurrency: 2, ttl_seconds: 300, reason: 'console test' }))).status).toBe(200);
+  const page = await chromium!.browser.newPage({ viewport: { width: 1280, height: 600 } });
+  const errors = collectErrors(page);
+  await page.goto(`http://127.0.0.1:${port}/console/#view-limits`);
+  await waitText(page, '#throttle-keys-tenants', (t) => t.includes('acme') && t.includes('MANUAL_THROTTLED') && t.includes('console test'), 'the throttled key');
+  await screenshot(page, 'throttles');
+  await page.click('#throttle-keys-tenants button.release[data-key="acme"]');
+  await waitText(page, '#throttle-keys-tenants tr[data-name="acme"]', (t) => t.includes('RELEASED'), 'the key released');
+  const after = JSON.parse((await throttleApi('acme')).body) as { data: { state: string; source: string } };
+  expect(after.data.state).toBe('RELEASED');
+  // A released key has no button left.
+  expect(await page.locator('#throttle-keys-tenants button.release').count()).toBe(0);
   expect(errors).toEqual([]);
   await page.close();
 }, 60_000);

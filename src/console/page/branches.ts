@@ -22,7 +22,12 @@ export class BranchView {
   readonly root: HTMLElement;
   private readonly history = new SeriesMap();
 
-  constructor(id: string, private readonly list: BranchList) {
+  constructor(
+    id: string,
+    private readonly list: BranchList,
+    /** Panels of this view's own after the tables (the throttles' keys). */
+    private readonly extra: (tree: Tree) => HTMLElement[] = () => [],
+  ) {
     this.root = el('section', { class: 'view', id });
   }
 
@@ -31,6 +36,7 @@ export class BranchView {
       const b = branch(tree, ...path);
       return b === undefined ? [] : [entryTable(`${this.root.id}-${path.join('-')}`, title, b, this.history, now)];
     });
+    panels.push(...this.extra(tree));
     this.root.replaceChildren(...(panels.length > 0 ? panels : [el('div', { class: 'empty' }, 'nothing of this kind is configured')]));
   }
 }

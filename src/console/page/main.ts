@@ -2,6 +2,7 @@ import { BranchView, HTTP_ZONES, LIMITS, UpstreamView } from './branches.js';
 import { branch, el, isTree, Tree } from './dom.js';
 import { MetricZones } from './metric-zones.js';
 import { Overview } from './overview.js';
+import { throttleKeyPanels } from './throttles.js';
 
 /** Every view: a tab each; all are updated on each poll so histories keep growing while hidden. */
 interface View {
@@ -15,7 +16,7 @@ const views: Array<[string, View]> = [
   ['HTTP zones', new BranchView('view-http', HTTP_ZONES)],
   ['upstreams', new UpstreamView()],
   ['metric zones', new MetricZones()],
-  ['limits', new BranchView('view-limits', LIMITS)],
+  ['limits', new BranchView('view-limits', LIMITS, throttleKeyPanels)],
 ];
 const banner = document.getElementById('banner')!;
 const intervalInput = document.getElementById('interval') as HTMLInputElement;
