@@ -165,10 +165,15 @@ function createServer(rt: Runtime, group: ListenGroup, draining: () => boolean):
   server.maxHeadersCount = 0;
   if (group.ssl) chooseCertificatesBySni(server as unknown as https.Server, group, rt);
   server.on('clientError', onClientError);
-  // A proxy without a CONNECT method: nginx parses the request and answers 400 (Node would just close).
-  server.on('connect', (_req: http.IncomingMessage, socket: Socket) => {
+  // A proxy without a CONNECT method: nginx parses the request, answers 400 and logs it (Node would
+  // just close). Node hands the socket over without a response object: one is made for the pipeline.
+  server.on('connect', (req: http.IncomingMessage, socket: Socket) => {
     socket.on('error', () => undefined);
-    answerAndClose(socket, '400 Bad Request');
+    const res = new http.ServerResponse(req);
+    res.assignSocket(socket);
+    res.shouldKeepAlive = false;
+    res.once('finish', () => socket.destroySoon());
+    handleRequest(rt, group, req, res);
   });
   for (const hook of rt.connectionHooks) server.on('connection', hook);
   server.on('upgrade', (req: http.IncomingMessage, socket: Socket, head: Buffer) => {

@@ -62,13 +62,15 @@ export function handleRequest(
 
 /**
  * What nginx refuses before routing because a proxy could pass it on
- * ambiguously: a second Host (400), or a Transfer-Encoding other than
+ * ambiguously (or cannot serve it: CONNECT): a second Host (400), or a Transfer-Encoding other than
  * plain `chunked` (501) — Node frames `gzip, chunked` as chunked, and the
  * upstream would get the gzip bytes with no header saying so.
  */
 function ambiguousRequest(req: IncomingMessage): number {
   // nginx 1.22 answers HTTP/2.0 and above in a request line (an HTTP/1 head) with 505.
   if (req.httpVersionMajor > 1) return 505;
+  // Not a forward proxy: nginx refuses the method (400) and logs the request.
+  if (req.method === 'CONNECT') return 400;
   const te = req.headers['transfer-encoding'];
   if (te !== undefined && te.trim().toLowerCase() !== 'chunked') return 501;
   let hosts = 0;
