@@ -1,5 +1,5 @@
 // Reproduces the open store bug (README, Known limitations): four processes open a new store at
-// once and each rewrites its own status record 1,500 times; in 2-4 rounds of 40 one writer's last
+// once and each rewrites its own status record 1,500 times; in 0-4 rounds of 40 one writer's last
 // commits are missing, read back by a read-only open. Not part of the suite (vitest includes
 // test/** only); run it with: npx vitest run --config bench/repro/vitest.config.ts (bounded:
 // ROUNDS=40 by default, a few minutes). It fails when the bug shows; such rounds are copied to /tmp/lost-ROUND.
