@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { freePorts, request } from './proc';
+import { stopChild } from './sys';
 
 /** Where Debian's `prometheus-alertmanager` package puts its binary. */
 const BIN = '/usr/bin/prometheus-alertmanager';
@@ -48,9 +49,7 @@ export async function startAlertmanager(): Promise<Alertmanager> {
     url,
     alerts: async () => JSON.parse((await request(`${url}/api/v2/alerts`)).body) as AmAlert[],
     async stop() {
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      await exited;
+      await stopChild(child, 'SIGTERM');
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };

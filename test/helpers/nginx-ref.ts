@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { canConnect } from './proc';
+import { stopChild } from './sys';
 
 /** The real nginx (Debian nginx-light) as a reference to compare with. */
 
@@ -32,7 +33,6 @@ export async function startNginx(http: string, port: number): Promise<RefNginx> 
     `error_log ${prefix}/error.log;\npid ${prefix}/nginx.pid;\nevents { }\nhttp {\n  access_log off;\n  client_body_temp_path ${prefix};\n  proxy_temp_path ${prefix};\n${http}\n}\n`,
   );
   const child: ChildProcess = spawn(NGINX, ['-p', prefix, '-c', conf, '-g', 'daemon off; master_process off;'], { stdio: 'ignore' });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const deadline = Date.now() + 15_000;
   while (!(await canConnect(port))) {
     if (child.exitCode !== null || Date.now() > deadline) {
@@ -45,10 +45,7 @@ export async function startNginx(http: string, port: number): Promise<RefNginx> 
   return {
     prefix,
     async stop() {
-      if (child.exitCode === null) child.kill('SIGQUIT');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(timer);
+      await stopChild(child, 'SIGQUIT');
       fs.rmSync(prefix, { recursive: true, force: true });
     },
   };

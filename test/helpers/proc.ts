@@ -4,6 +4,7 @@ import * as http from 'node:http';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { stopChild } from './sys';
 
 export const ROOT = path.resolve(__dirname, '../..');
 export const CLI = path.join(ROOT, 'dist/cli.js');
@@ -92,7 +93,6 @@ export async function startProxy(text: string, waitPorts: number[], opts: { pref
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += d));
   child.stdout!.on('data', () => undefined);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const deadline = Date.now() + 25_000;
   // The master writes its pid file once every worker listens.
   const pidFile = path.join(prefix, 'logs/metricproxy.pid');
@@ -114,12 +114,7 @@ export async function startProxy(text: string, waitPorts: number[], opts: { pref
     child,
     stderr: () => stderr,
     url: (port, p) => `http://127.0.0.1:${port}${p}`,
-    async stop(signal: NodeJS.Signals = 'SIGQUIT') {
-      if (child.exitCode === null) child.kill(signal);
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(timer);
-    },
+    stop: (signal: NodeJS.Signals = 'SIGQUIT') => stopChild(child, signal),
   };
 }
 

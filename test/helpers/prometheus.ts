@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { freePorts, getJson, request } from './proc';
+import { stopChild } from './sys';
 
 /** Where Debian's `prometheus` package puts its binaries. */
 const BIN_DIR = '/usr/bin';
@@ -47,7 +48,6 @@ export async function startPrometheus(yaml: string): Promise<Prometheus> {
   const child: ChildProcess = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr!.on('data', (d) => (stderr += d));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const base = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 30_000;
   while ((await request(`${base}/-/ready`).catch(() => undefined))?.status !== 200) {
@@ -68,10 +68,7 @@ export async function startPrometheus(yaml: string): Promise<Prometheus> {
       return new Map((await query(q)).map((s) => [s.metric[label], Number(s.value[1])]));
     },
     async stop() {
-      if (child.exitCode === null) child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(timer);
+      await stopChild(child, 'SIGTERM');
       fs.rmSync(dir, { recursive: true, force: true });
     },
   };

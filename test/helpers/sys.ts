@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { ChildProcess, execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -77,4 +77,17 @@ export function smallDisk(cleanups: Array<() => void>): { mnt: string; filler: s
   const filler = path.join(mnt, 'filler');
   fs.writeFileSync(filler, Buffer.alloc(640 * 1024, 1));
   return { mnt, filler };
+}
+
+/**
+ * Stops a process a test started: `signal`, then SIGKILL if it is still
+ * there after 10 s; resolves once it has exited (at once if it already had).
+ */
+export async function stopChild(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill(signal);
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(timer);
 }
