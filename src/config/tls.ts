@@ -1,13 +1,29 @@
 import * as fs from 'node:fs';
-import type * as tls from 'node:tls';
+import * as tls from 'node:tls';
 import { ConfigError } from './errors';
 
-/** A certificate or key file named by a directive, read at load; `what` names it in nginx's error. */
-export function readPem(what: string, file: string): Buffer {
+/** Where a directive was written, for an error about what it named. */
+export interface DirectiveAt {
+  file: string;
+  line: number;
+}
+
+/** A certificate or key file named by the directive `at`, read at load; `what` names it in nginx's error. */
+export function readPem(what: string, file: string, at: DirectiveAt): Buffer {
   try {
     return fs.readFileSync(file);
   } catch (e) {
-    throw new ConfigError(`cannot load ${what} "${file}": ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'No such file or directory' : (e as Error).message}`);
+    const reason = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'No such file or directory' : (e as Error).message;
+    throw new ConfigError(`cannot load ${what} "${file}": ${reason}`, at.file, at.line);
+  }
+}
+
+/** A certificate and its key must match; nginx's words when they do not, at `at`. */
+export function checkKeyPair(pair: { cert: Buffer; key: Buffer }, keyPath: string, at: DirectiveAt): void {
+  try {
+    tls.createSecureContext(pair);
+  } catch (e) {
+    throw new ConfigError(`SSL_CTX_use_PrivateKey("${keyPath}") failed (${(e as Error).message})`, at.file, at.line);
   }
 }
 

@@ -2,7 +2,7 @@ import * as path from 'node:path';
 import * as tls from 'node:tls';
 import { constants as cryptoConstants } from 'node:crypto';
 import { ConfigError } from '../config/errors';
-import { parseProtocols, readPem, versionRange } from '../config/tls';
+import { checkKeyPair, parseProtocols, readPem, versionRange } from '../config/tls';
 import type { Directive } from '../config/parser';
 import type { DirectiveSpec, Scope } from '../config/registry';
 import { flagArg, parseTime } from '../config/values';
@@ -138,17 +138,8 @@ function secureContextOf(server: ServerConf, conf: SslConf, confDir: string, lis
     const keyText = conf.keys[i];
     if (keyText === undefined) throw new ConfigError(`no "ssl_certificate_key" is defined for certificate "${c.path}"`, c.file, c.line);
     const keyPath = path.resolve(confDir, keyText);
-    let pair: { cert: Buffer; key: Buffer };
-    try {
-      pair = { cert: readPem('certificate', certPath), key: readPem('certificate key', keyPath) };
-    } catch (e) {
-      throw (e as ConfigError).at(c.file, c.line);
-    }
-    try {
-      tls.createSecureContext(pair);
-    } catch (e) {
-      throw new ConfigError(`SSL_CTX_use_PrivateKey("${keyPath}") failed (${(e as Error).message})`, c.file, c.line);
-    }
+    const pair = { cert: readPem('certificate', certPath, c), key: readPem('certificate key', keyPath, c) };
+    checkKeyPair(pair, keyPath, c);
     cert.push(pair.cert);
     key.push(pair.key);
   });
@@ -177,11 +168,7 @@ function clientCaOption(conf: SslConf, confDir: string, server: ServerConf): { c
     if (conf.verifyClient === 'on' || conf.verifyClient === 'optional') throw new ConfigError('no ssl_client_certificate for ssl_verify_client', server.file, server.line);
     return {};
   }
-  try {
-    return { ca: readPem('client certificate', path.resolve(confDir, ca.path)) };
-  } catch (e) {
-    throw (e as ConfigError).at(ca.file, ca.line);
-  }
+  return { ca: readPem('client certificate', path.resolve(confDir, ca.path), ca) };
 }
 
 function tlsSocket(r: HttpContext): tls.TLSSocket | undefined {

@@ -156,7 +156,7 @@ export function proxyModule(b: Builder): Module {
       for (const pass of state.passes) {
         const upstream = state.resolve(pass);
         const conf = pass.loc.conf[NAME] as ProxyLocConf;
-        const tls = pass.url.tls ? bindUpstreamTls(conf.ssl, pass.url.host, confDir, tlsBindings, { path: pass.url.host, file: pass.file, line: pass.line }) : undefined;
+        const tls = pass.url.tls ? bindUpstreamTls(conf.ssl, pass.url.host, confDir, tlsBindings, pass) : undefined;
         pass.loc.content = proxyPassHandler({ url: pass.url, upstream, conf, locationPrefix: pass.loc.name, pools, tls });
       }
       bb.workerInits.push((rt) => void rt.shutdownHooks.push(() => pools.close()));

@@ -5,7 +5,7 @@ import { buildConnector } from 'undici';
 import { ConfigError } from '../config/errors';
 import type { Directive } from '../config/parser';
 import type { DirectiveSpec, Scope } from '../config/registry';
-import { parseProtocols, readPem, versionRange } from '../config/tls';
+import { checkKeyPair, parseProtocols, readPem, versionRange, type DirectiveAt } from '../config/tls';
 import { flagArg } from '../config/values';
 
 /**
@@ -16,10 +16,8 @@ import { flagArg } from '../config/values';
  * SNI is sent only with `proxy_ssl_server_name on`, never for an address.
  */
 
-interface Located {
+interface Located extends DirectiveAt {
   path: string;
-  file: string;
-  line: number;
 }
 
 /** What one config level wrote; unset fields inherit. */
@@ -98,7 +96,7 @@ export function tlsConnector(t: UpstreamTls, timeoutMs: number): buildConnector.
  * the files (an [emerg] naming a missing one) and builds the connector.
  * `cache` shares one per distinct settings object and name.
  */
-export function bindUpstreamTls(conf: UpstreamSslConf, passHost: string, confDir: string, cache: Map<UpstreamSslConf, Map<string, UpstreamTls>>, at: Located): UpstreamTls {
+export function bindUpstreamTls(conf: UpstreamSslConf, passHost: string, confDir: string, cache: Map<UpstreamSslConf, Map<string, UpstreamTls>>, at: DirectiveAt): UpstreamTls {
   const name = conf.name ?? passHost;
   let byName = cache.get(conf);
   if (byName === undefined) cache.set(conf, (byName = new Map()));
@@ -112,7 +110,7 @@ export function bindUpstreamTls(conf: UpstreamSslConf, passHost: string, confDir
   return bound;
 }
 
-function tlsOptions(conf: UpstreamSslConf, name: string, confDir: string, at: Located): UpstreamTls['options'] {
+function tlsOptions(conf: UpstreamSslConf, name: string, confDir: string, at: DirectiveAt): UpstreamTls['options'] {
   const options: tls.ConnectionOptions = {
     ...versionRange(conf.protocols),
     ciphers: conf.ciphers,
@@ -131,10 +129,10 @@ function tlsOptions(conf: UpstreamSslConf, name: string, confDir: string, at: Lo
 }
 
 /** nginx trusts only proxy_ssl_trusted_certificate: with verification on and none given, nothing verifies. */
-function trustOption(conf: UpstreamSslConf, confDir: string, at: Located): { ca?: Buffer[] } {
+function trustOption(conf: UpstreamSslConf, confDir: string, at: DirectiveAt): { ca?: Buffer[] } {
   if (!conf.verify) return {};
   if (conf.trusted === undefined) throw new ConfigError('no proxy_ssl_trusted_certificate for proxy_ssl_verify', at.file, at.line);
-  return { ca: [pemAt('certificate', conf.trusted, confDir)] };
+  return { ca: [readPem('certificate', path.resolve(confDir, conf.trusted.path), conf.trusted)] };
 }
 
 function clientCertificateOption(conf: UpstreamSslConf, confDir: string): { cert?: Buffer; key?: Buffer } {
@@ -143,21 +141,10 @@ function clientCertificateOption(conf: UpstreamSslConf, confDir: string): { cert
   if (certificateKey === undefined) {
     throw new ConfigError(`no "proxy_ssl_certificate_key" is defined for certificate "${certificate.path}"`, certificate.file, certificate.line);
   }
-  const pair = { cert: pemAt('certificate', certificate, confDir), key: pemAt('certificate key', certificateKey, confDir) };
-  try {
-    tls.createSecureContext(pair);
-  } catch (e) {
-    throw new ConfigError(`SSL_CTX_use_PrivateKey("${path.resolve(confDir, certificateKey.path)}") failed (${(e as Error).message})`, certificateKey.file, certificateKey.line);
-  }
+  const keyPath = path.resolve(confDir, certificateKey.path);
+  const pair = { cert: readPem('certificate', path.resolve(confDir, certificate.path), certificate), key: readPem('certificate key', keyPath, certificateKey) };
+  checkKeyPair(pair, keyPath, certificateKey);
   return pair;
-}
-
-function pemAt(what: string, file: Located, confDir: string): Buffer {
-  try {
-    return readPem(what, path.resolve(confDir, file.path));
-  } catch (e) {
-    throw (e as ConfigError).at(file.file, file.line);
-  }
 }
 
 /** nginx's words for a failed handshake with a backend (X509 error numbers as OpenSSL's). */
