@@ -12,6 +12,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
+import { OpenGate } from './open-gate';
 
 export type StoreEnv = RootDatabase<Buffer, Buffer>;
 export type StoreDb = Database<Buffer, Buffer>;
@@ -122,7 +123,8 @@ export function openEnvironment(dir: string, opts: EnvOptions): StoreEnv {
   checkDataFile(dir);
   const room = new DiskRoom(dir);
   room.ensure(1);
-  const env = open<Buffer, Buffer>({
+  const gate = OpenGate.open(dir);
+  const env = gate.hold(() => open<Buffer, Buffer>({
     path: dir,
     noSubdir: false,
     mapSize: opts.mapSize,
@@ -133,9 +135,15 @@ export function openEnvironment(dir: string, opts: EnvOptions): StoreEnv {
     useWritemap: true,
     keyEncoding: 'binary',
     encoding: 'binary',
-  });
-  rooms.set(env, room);
+  }));
+  guards.set(env, { room, gate });
   return env;
+}
+
+/** Closes what openEnvironment opened. */
+export async function closeEnvironment(env: StoreEnv): Promise<void> {
+  await env.close();
+  await guards.get(env)?.gate.close();
 }
 
 /**
@@ -144,11 +152,14 @@ export function openEnvironment(dir: string, opts: EnvOptions): StoreEnv {
  * Every write to the store goes through here.
  */
 export function writeTxn<T>(env: StoreEnv, body: () => T, updates = 1): T {
-  rooms.get(env)?.ensure(updates);
-  return env.transactionSync(body);
+  const guard = guards.get(env);
+  if (guard === undefined) throw new Error('the store is not open');
+  guard.room.ensure(updates);
+  return guard.gate.hold(() => env.transactionSync(body));
 }
 
-const rooms = new WeakMap<StoreEnv, DiskRoom>();
+/** What every write to an environment passes: the disk-room check and the open gate (open-gate.ts). */
+const guards = new WeakMap<StoreEnv, { room: DiskRoom; gate: OpenGate }>();
 
 /** Above this much free space a check holds for a while; below it every commit checks. */
 const ROOMY_BYTES = 64 * 1024 * 1024;

@@ -21,7 +21,7 @@
  */
 import * as fs from 'node:fs';
 import { Zone, type ZoneDef } from '../zone';
-import { freshReadTxn, getBytes, openDb, openEnvironment, writeTxn, type StoreDb, type StoreEnv } from './environment';
+import { closeEnvironment, freshReadTxn, getBytes, openDb, openEnvironment, writeTxn, type StoreDb, type StoreEnv } from './environment';
 import { StoreHealth, type StoreLog, type StoreReport } from './health';
 import { MetricReader, type ReadableZone } from './reader';
 import { staleKeys } from './ttl';
@@ -96,7 +96,7 @@ export class MetricStore {
       openDirs.add(realDir);
       return new MetricStore(realDir, env, metaDbi, zones, health, opts.now ?? Date.now);
     } catch (err) {
-      void env.close();
+      void closeEnvironment(env);
       throw err;
     }
   }
@@ -200,7 +200,7 @@ export class MetricStore {
 
   async close(): Promise<void> {
     openDirs.delete(this.dir);
-    await this.env.close();
+    await closeEnvironment(this.env);
   }
 
   private zonesWithStaleKeys(nowMs: number): OpenZone[] {
