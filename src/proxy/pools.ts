@@ -1,4 +1,5 @@
-import { Pool } from 'undici';
+import { buildConnector, Pool } from 'undici';
+import { skippingContinue } from './informational';
 import { Peer, socketPathOf } from './upstream';
 import { tlsConnector, type UpstreamTls } from './upstream-tls';
 
@@ -25,7 +26,7 @@ export class PeerPools {
       const socketPath = socketPathOf(peer.conf.host);
       const scheme = tls === undefined ? 'http' : 'https';
       const origin = socketPath === undefined ? `${scheme}://${peer.addr}` : `${scheme}://localhost`;
-      const connect = tls === undefined ? { timeout: connectTimeoutMs } : tlsConnector(tls, connectTimeoutMs);
+      const connect = skippingContinue(tls === undefined ? buildConnector({ timeout: connectTimeoutMs, socketPath }) : tlsConnector(tls, connectTimeoutMs));
       pool = new Pool(origin, { connections: null, socketPath, connect });
       byConnect.set(key, pool);
     }
