@@ -1,6 +1,7 @@
 import * as os from 'node:os';
 import type { HttpContext } from './context';
 import type { VariableRegistry } from './variables';
+import { isSimpleRequest, requestLine, serverProtocol, simpleRequestLength } from './simple-requests';
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 const pad = (n: number, w = 2) => String(n).padStart(w, '0');
@@ -86,7 +87,7 @@ export function defineCoreVariables(v: VariableRegistry): void {
   v.define('args', (r) => r.args, (r, val) => void (r.args = val));
   v.define('query_string', (r) => r.args);
   v.define('is_args', (r) => (r.args !== '' ? '?' : ''));
-  v.define('request', (r) => `${r.req.method} ${r.req.url} HTTP/${r.req.httpVersion}`);
+  v.define('request', (r) => requestLine(r.req));
   v.define('remote_addr', (r) => r.req.socket.remoteAddress?.replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, '$1'));
   v.define('remote_port', (r) => headerValue(r.req.socket.remotePort, ''));
   v.define('remote_user', (r) => {
@@ -102,7 +103,7 @@ export function defineCoreVariables(v: VariableRegistry): void {
   v.define('host', (r) => (r.host !== '' ? r.host : r.server.primaryName));
   v.define('hostname', () => hostname);
   v.define('scheme', () => 'http');
-  v.define('server_protocol', (r) => `HTTP/${r.req.httpVersion}`);
+  v.define('server_protocol', (r) => serverProtocol(r.req));
   v.define('request_id', (r) => {
     if (r.requestId === '') r.requestId = require('node:crypto').randomBytes(16).toString('hex');
     return r.requestId;
@@ -139,7 +140,8 @@ export function defineCoreVariables(v: VariableRegistry): void {
 
 /** The request line and header block size, reconstructed (Node does not expose the raw count). */
 function requestHeaderLength(r: HttpContext): number {
-  let n = `${r.req.method} ${r.req.url} HTTP/${r.req.httpVersion}\r\n`.length + 2;
+  if (isSimpleRequest(r.req)) return simpleRequestLength(r.req);
+  let n = requestLine(r.req).length + 4;
   const raw = r.req.rawHeaders;
   for (let i = 0; i < raw.length; i += 2) n += raw[i].length + raw[i + 1].length + 4;
   return n;

@@ -1,4 +1,5 @@
 import type { HttpContext } from './context';
+import { requestLine } from './simple-requests';
 
 /** The client address as nginx writes it (an IPv4-mapped address as plain IPv4). */
 function clientAddress(r: HttpContext): string {
@@ -13,6 +14,5 @@ export function logRequest(r: HttpContext, level: string, text: string, upstream
   const req = r.req;
   const host = req.headers.host === undefined ? '' : `, host: "${req.headers.host}"`;
   const peer = upstream === undefined ? '' : `, upstream: "${upstream}"`;
-  const request = `${req.method} ${req.url} HTTP/${req.httpVersion}`;
-  r.runtime.errorLog.log(level, `${text}, client: ${clientAddress(r)}, server: ${r.server.primaryName}, request: "${request}"${peer}${host}`);
+  r.runtime.errorLog.log(level, `${text}, client: ${clientAddress(r)}, server: ${r.server.primaryName}, request: "${requestLine(req)}"${peer}${host}`);
 }

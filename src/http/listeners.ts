@@ -11,6 +11,7 @@ import type { HandshakeOutcome } from './builder';
 import type { ServerConf } from './conf';
 import { validateHost } from './request-host';
 import { ListenGroup } from './servers';
+import { acceptSimpleRequests } from './simple-requests';
 import { clientHelloServerName } from './sni';
 
 const CLIENT_ERRORS: Record<string, string> = {
@@ -163,6 +164,7 @@ function createServer(rt: Runtime, group: ListenGroup, draining: () => boolean):
   // Node keeps only the first 2000 headers and drops the rest silently; a proxy must pass the head
   // whole (nginx has no count limit). maxHeaderSize bounds it.
   server.maxHeadersCount = 0;
+  if (!group.ssl) acceptSimpleRequests(server, headersTimeout);
   if (group.ssl) chooseCertificatesBySni(server as unknown as https.Server, group, rt);
   server.on('clientError', onClientError);
   // A proxy without a CONNECT method: nginx parses the request, answers 400 and logs it (Node would

@@ -10,6 +10,7 @@ import type { Runtime } from './runtime';
 import { requestHost } from './request-host';
 import type { ListenGroup } from './servers';
 import { normalizeUri, splitTarget } from './uri';
+import { isSimpleRequest } from './simple-requests';
 
 const kRequests = Symbol('requestsOnConnection');
 
@@ -69,6 +70,8 @@ export function handleRequest(
 function ambiguousRequest(req: IncomingMessage): number {
   // nginx 1.22 answers HTTP/2.0 and above in a request line (an HTTP/1 head) with 505.
   if (req.httpVersionMajor > 1) return 505;
+  // nginx serves only GET as HTTP/0.9.
+  if (isSimpleRequest(req) && req.method !== 'GET') return 400;
   // Not a forward proxy: nginx refuses the method (400) and logs the request.
   if (req.method === 'CONNECT') return 400;
   const te = req.headers['transfer-encoding'];

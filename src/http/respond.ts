@@ -1,6 +1,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { HttpContext, OutHeaders } from './context';
 import { finishRequest } from './finish';
+import { requestLine } from './simple-requests';
 
 /** nginx's reason phrases where they differ from Node's, so clients and logs read the same. */
 const NGINX_REASONS: Record<number, string> = {
@@ -38,8 +39,7 @@ export function sendHeader(r: HttpContext, status: number, headers: OutHeaders, 
     for (const [name, value] of Object.entries(headers)) {
       if (![value].flat().some((v) => UNSENDABLE.test(v))) continue;
       delete headers[name];
-      const request = `${r.req.method} ${r.req.url} HTTP/${r.req.httpVersion}`;
-      r.runtime.errorLog.log('error', `header "${name}" left out: its value holds a control character, request: "${request}"`);
+      r.runtime.errorLog.log('error', `header "${name}" left out: its value holds a control character, request: "${requestLine(r.req)}"`);
     }
     writeHead(r, status, headers, generated);
   }

@@ -34,7 +34,7 @@ function skipUnaskedContinue(parser: UndiciParser): void {
   wrapped = true;
 }
 
-/** `connect`, with undici's parser taught to skip a 100 Continue before the first response read on its sockets. */
+/** `connect`, whose first socket has undici's parser taught to skip an unasked 100 Continue. */
 export function skippingContinue(connect: buildConnector.connector): buildConnector.connector {
   return (opts, callback) =>
     connect(opts, (...args) => {
