@@ -224,10 +224,10 @@ workers) and the store file, sampled each second:
 
 A 32k zone holds 222 keys (nginx's 128-byte slots; a 1m zone about 8,000): past that, each new
 key drops the least recently used one, so the zone (and the store file, whose freed pages LMDB
-reuses) stays bounded however many keys arrive. 1,000,000 keys take this machine far longer than
-the 20 s a bench run may last; once the zone is full every further key repeats the same steady
-state (test/unit/limit/store.test.ts drives 2,000 keys through a real 32k zone and counts the
-records).
+reuses) stays bounded however many keys arrive. Over HTTP, 1,000,000 keys would take this
+machine minutes; \`node --expose-gc bench/limit-flood.mjs\` drives 1,000,000 through the same decision and
+store in one process (bench/results/limits-flood.md), and test/unit/limit/store.test.ts 2,000
+through a real 32k zone, counting the records.
 `;
 }
 
