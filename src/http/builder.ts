@@ -1,6 +1,6 @@
 import type { ConfigWarning } from '../config/errors';
 import { Registry, Scope } from '../config/registry';
-import type { Module } from '../module';
+import type { Module } from './module';
 import { ApiTree } from '../api/tree';
 import { CommitQueue } from './commit';
 import type { LocationConf, Phases, ServerConf } from './conf';

@@ -1,10 +1,10 @@
 import { ConfigError } from '../config/errors';
-import { ErrorLog } from '../process/log';
+import { ErrorLog } from './log';
 import type { ApiTree } from '../api/tree';
 import type { Builder, MainConf, WorkerInit } from './builder';
 import type { CommitQueue } from './commit';
 import type { Phases, ServerConf } from './conf';
-import { LogFile, logFiles } from './log-module';
+import { LogFile, logFiles } from './modules/log';
 import { ListenGroup, listenKey } from './servers';
 import type { VariableRegistry } from './variables';
 

@@ -8,7 +8,7 @@ import { KvDatabase, type KvTxn } from '../metric/store/kv';
 import { record } from '../status/snapshot';
 import { SharedZone } from './shared-zone';
 import type { LimitKind, LimitZoneDef } from './zone';
-import { WarnOnChange } from '../process/log';
+import { WarnOnChange } from '../http/log';
 
 /** How often a worker adds counts it could not piggyback on a limit write (skipped requests). */
 const COUNTER_FLUSH_MS = 100;

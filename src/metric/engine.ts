@@ -2,7 +2,7 @@ import type { Builder } from '../http/builder';
 import type { CommitQueue } from '../http/commit';
 import { MetricStore, MetricUpdate } from './store/lmdb-store';
 import type { ZoneDef } from './zone';
-import { WarnOnChange } from '../process/log';
+import { WarnOnChange } from '../http/log';
 
 /**
  * The per-worker handle on the store. Config-time code holds the engine;

@@ -2,7 +2,7 @@ import { ConfigError } from '../config/errors';
 import type { Scope } from '../config/registry';
 import type { Builder } from '../http/builder';
 import type { HttpContext } from '../http/context';
-import type { Module } from '../module';
+import type { Module } from '../http/module';
 import { slabZones } from '../status/slabs';
 import { metricproxySlabsNode, metricSlabView, metricZonesNode, storeNode } from './api';
 import { MetricDirective, parseMetric, parseMetricComplexZone, parseMetricStore, parseMetricZone, Stage } from './directives';

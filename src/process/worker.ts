@@ -1,10 +1,10 @@
 import cluster from 'node:cluster';
 import * as fs from 'node:fs';
 import { ConfigError } from '../config/errors';
-import { loadConfig } from '../config/load';
+import { loadConfig } from './load';
 import { Listeners } from '../http/listeners';
 import type { Runtime } from '../http/runtime';
-import { isLevel } from './log';
+import { isLevel } from '../http/log';
 import type { MasterToWorker, WorkerEnv, WorkerToMaster } from './messages';
 import { setProcessTitle } from './title';
 

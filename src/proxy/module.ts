@@ -6,7 +6,7 @@ import { parseCount, parseTime } from '../config/values';
 import type { Builder } from '../http/builder';
 import { LocationConf } from '../http/conf';
 import { ComplexValue } from '../http/variables';
-import type { Module } from '../module';
+import type { Module } from '../http/module';
 import { ProxyLevelConf, ProxyLocConf, mergeProxyConf, parseNextUpstream } from './conf';
 import type { HeaderSetting } from './headers';
 import { proxyPassHandler } from './pass';

@@ -1,13 +1,13 @@
-import { ConfigError } from '../config/errors';
-import type { Directive } from '../config/parser';
-import type { Scope } from '../config/registry';
+import { ConfigError } from '../../config/errors';
+import type { Directive } from '../../config/parser';
+import type { Scope } from '../../config/registry';
 import type { Module } from '../module';
-import type { Builder } from './builder';
-import type { HttpContext, OutHeaders } from './context';
-import { logRequest } from './error-log';
-import { internalRedirect, namedRedirect } from './redirect';
-import { answer } from './rewrite-module';
-import { ComplexValue } from './variables';
+import type { Builder } from '../builder';
+import type { HttpContext, OutHeaders } from '../context';
+import { logRequest } from '../error-log';
+import { internalRedirect, namedRedirect } from '../redirect';
+import { answer } from './rewrite';
+import { ComplexValue } from '../variables';
 
 /** One `error_page CODE... [=[RESPONSE]] TARGET`. */
 interface ErrorPage {

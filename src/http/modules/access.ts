@@ -1,10 +1,10 @@
-import { ConfigError } from '../config/errors';
-import type { Directive } from '../config/parser';
-import type { Scope } from '../config/registry';
+import { ConfigError } from '../../config/errors';
+import type { Directive } from '../../config/parser';
+import type { Scope } from '../../config/registry';
 import type { Module } from '../module';
-import type { Builder } from './builder';
-import { Cidr, cidrContains, ipBytes, parseCidr, unmapV4 } from './ip';
-import { answer } from './rewrite-module';
+import type { Builder } from '../builder';
+import { Cidr, cidrContains, ipBytes, parseCidr, unmapV4 } from '../ip';
+import { answer } from './rewrite';
 
 interface Rule {
   allow: boolean;

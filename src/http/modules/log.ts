@@ -1,10 +1,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ConfigError } from '../config/errors';
+import { ConfigError } from '../../config/errors';
 import type { Module } from '../module';
-import type { Builder } from './builder';
-import type { HttpContext } from './context';
-import { ComplexValue } from './variables';
+import type { Builder } from '../builder';
+import type { HttpContext } from '../context';
+import { ComplexValue } from '../variables';
 
 type Escape = 'default' | 'json' | 'none';
 

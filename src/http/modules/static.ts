@@ -1,14 +1,14 @@
-import { ConfigError } from '../config/errors';
-import type { Directive } from '../config/parser';
-import type { Scope } from '../config/registry';
+import { ConfigError } from '../../config/errors';
+import type { Directive } from '../../config/parser';
+import type { Scope } from '../../config/registry';
 import type { Module } from '../module';
-import type { Builder } from './builder';
-import { LocationConf } from './conf';
-import type { HttpContext } from './context';
-import { DEFAULT_TYPES, parseTypes, typeFor, TypesMap } from './mime';
+import type { Builder } from '../builder';
+import { LocationConf } from '../conf';
+import type { HttpContext } from '../context';
+import { DEFAULT_TYPES, parseTypes, typeFor, TypesMap } from '../mime';
 import { staticHandler } from './static-files';
 import { tryFiles } from './try-files';
-import { ComplexValue } from './variables';
+import { ComplexValue } from '../variables';
 
 /** `alias` keeps how much of the URI it replaces: the prefix location's name, or all of it (regex). */
 export interface Alias {

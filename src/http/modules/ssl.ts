@@ -1,15 +1,15 @@
 import * as path from 'node:path';
 import * as tls from 'node:tls';
 import { constants as cryptoConstants } from 'node:crypto';
-import { ConfigError } from '../config/errors';
-import { checkKeyPair, parseProtocols, readPem, versionRange } from '../config/tls';
-import type { Directive } from '../config/parser';
-import type { DirectiveSpec, Scope } from '../config/registry';
-import { flagArg, parseTime } from '../config/values';
+import { ConfigError } from '../../config/errors';
+import { checkKeyPair, parseProtocols, readPem, versionRange } from '../../config/tls';
+import type { Directive } from '../../config/parser';
+import type { DirectiveSpec, Scope } from '../../config/registry';
+import { flagArg, parseTime } from '../../config/values';
 import type { Module } from '../module';
-import type { Builder } from './builder';
-import type { HttpContext } from './context';
-import type { ServerConf } from './conf';
+import type { Builder } from '../builder';
+import type { HttpContext } from '../context';
+import type { ServerConf } from '../conf';
 import { VERIFY_MODES, VerifyClient, checkClientCertificate, defineClientVariables } from './ssl-verify';
 
 /**

@@ -1,7 +1,7 @@
-import { ConfigError } from '../config/errors';
+import { ConfigError } from '../../config/errors';
 import type { Module } from '../module';
-import type { Builder } from './builder';
-import { ComplexValue } from './variables';
+import type { Builder } from '../builder';
+import { ComplexValue } from '../variables';
 
 interface AddHeader {
   name: string;

@@ -1,11 +1,11 @@
-import { ConfigError } from '../config/errors';
-import type { Directive } from '../config/parser';
+import { ConfigError } from '../../config/errors';
+import type { Directive } from '../../config/parser';
 import type { Module } from '../module';
-import type { Builder } from './builder';
-import type { HttpContext } from './context';
-import { compileRegex } from '../config/regex';
-import { defineNamedCaptures } from './core-module';
-import { ComplexValue, toBytes } from './variables';
+import type { Builder } from '../builder';
+import type { HttpContext } from '../context';
+import { compileRegex } from '../../config/regex';
+import { defineNamedCaptures } from './core';
+import { ComplexValue, toBytes } from '../variables';
 
 /** A compiled `map` block: nginx's lookup tables, built once at load. */
 interface MapTable {

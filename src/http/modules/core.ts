@@ -1,14 +1,14 @@
-import { ConfigError } from '../config/errors';
-import { compileRegex } from '../config/regex';
-import type { Directive } from '../config/parser';
-import { Scope } from '../config/registry';
-import { parseCount, parseSize, parseTime } from '../config/values';
+import { ConfigError } from '../../config/errors';
+import { compileRegex } from '../../config/regex';
+import type { Directive } from '../../config/parser';
+import { Scope } from '../../config/registry';
+import { parseCount, parseSize, parseTime } from '../../config/values';
 import type { Module } from '../module';
-import type { Builder } from './builder';
-import { LocationConf, LocationModifier, ServerConf } from './conf';
-import { nestedPrefixOk } from './locations';
-import { parseServerName } from './servers';
-import { toBytes } from './variables';
+import type { Builder } from '../builder';
+import { LocationConf, LocationModifier, ServerConf } from '../conf';
+import { nestedPrefixOk } from '../locations';
+import { parseServerName } from '../servers';
+import { toBytes } from '../variables';
 
 export function serverOf(scope: Scope): ServerConf {
   for (let s: Scope | undefined = scope; s; s = s.parent) if (s.owner instanceof ServerConf) return s.owner;

@@ -1,16 +1,16 @@
-import { ConfigError } from '../config/errors';
-import type { Directive } from '../config/parser';
-import type { Scope } from '../config/registry';
+import { ConfigError } from '../../config/errors';
+import type { Directive } from '../../config/parser';
+import type { Scope } from '../../config/registry';
 import type { Module } from '../module';
-import type { Builder } from './builder';
-import type { HttpContext } from './context';
-import { logRequest } from './error-log';
-import { tryErrorPage } from './error-page-module';
-import { researchLocation } from './redirect';
-import { reasonPhrase, sendResponse } from './respond';
+import type { Builder } from '../builder';
+import type { HttpContext } from '../context';
+import { logRequest } from '../error-log';
+import { tryErrorPage } from './error-page';
+import { researchLocation } from '../redirect';
+import { reasonPhrase, sendResponse } from '../respond';
 import { rewriteStepDirectives } from './rewrite-steps';
-import { contentTypeOf } from './static-module';
-import { ComplexValue, VariableDef } from './variables';
+import { contentTypeOf } from './static';
+import { ComplexValue, VariableDef } from '../variables';
 
 /** What a rewrite-phase step leaves the request to: go on, answered, stop the steps, search the locations again. */
 export const Flow = { next: 0, answered: 1, break: 2, last: 3 } as const;

@@ -1,5 +1,5 @@
-import type { DirectiveSpec } from './config/registry';
-import type { Builder } from './http/builder';
+import type { DirectiveSpec } from '../config/registry';
+import type { Builder } from './builder';
 
 /**
  * Every feature is a module with the same face, nginx-style: a table of

@@ -1,16 +1,16 @@
-import { ConfigError } from '../config/errors';
-import type { Directive } from '../config/parser';
-import { Scope } from '../config/registry';
-import type { DirectiveSpec } from '../config/registry';
-import type { Builder } from './builder';
-import { LocationConf } from './conf';
-import type { HttpContext } from './context';
-import { compileRegex } from '../config/regex';
-import { defineNamedCaptures, serverOf } from './core-module';
-import { logRequest } from './error-log';
+import { ConfigError } from '../../config/errors';
+import type { Directive } from '../../config/parser';
+import { Scope } from '../../config/registry';
+import type { DirectiveSpec } from '../../config/registry';
+import type { Builder } from '../builder';
+import { LocationConf } from '../conf';
+import type { HttpContext } from '../context';
+import { compileRegex } from '../../config/regex';
+import { defineNamedCaptures, serverOf } from './core';
+import { logRequest } from '../error-log';
 import { compileCondition } from './if-condition';
-import { addStep, answer, Flow, RewriteConf, runSteps, Step } from './rewrite-module';
-import { ComplexValue } from './variables';
+import { addStep, answer, Flow, RewriteConf, runSteps, Step } from './rewrite';
+import { ComplexValue } from '../variables';
 
 const FLAGS = ['last', 'break', 'redirect', 'permanent'];
 
