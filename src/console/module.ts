@@ -1,11 +1,12 @@
-import { apiLocations, locationOf, noCacheHeaders } from '../http/modules/api';
+import { apiLocations } from '../http/modules/api';
+import { locationOf } from '../http/conf';
 import { ConfigError } from '../config/errors';
 import type { Directive } from '../config/parser';
 import type { Scope } from '../config/registry';
 import type { Builder } from '../http/builder';
 import type { ContentHandler, LocationConf } from '../http/conf';
 import { sendResponse } from '../http/respond';
-import { answer } from '../http/modules/rewrite';
+import { answer, noCacheHeaders } from '../http/answer';
 import type { Module } from '../http/module';
 import { consoleAssets, consoleHtml } from './assets';
 

@@ -4,7 +4,7 @@ import type { ApiTree } from '../api/tree';
 import type { Builder, MainConf, WorkerInit } from './builder';
 import type { CommitQueue } from './commit';
 import type { Phases, ServerConf } from './conf';
-import { LogFile, logFiles } from './modules/log';
+import { accessLogFiles, type LogFile } from './access-log-file';
 import { ListenGroup, listenKey } from './servers';
 import type { VariableRegistry } from './variables';
 
@@ -52,7 +52,7 @@ export class Runtime {
     this.connectionHooks = b.connectionHooks;
     this.handshakeHooks = b.handshakeHooks;
     this.commits = b.commits;
-    this.logFiles = logFiles(b);
+    this.logFiles = [...accessLogFiles(b).values()];
     this.prefix = b.prefix;
     this.confFile = b.confFile;
     this.errorLog = new ErrorLog(this.resolve(b.main.errorLog), b.main.errorLogLevel);

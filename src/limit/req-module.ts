@@ -3,7 +3,7 @@ import type { Directive } from '../config/parser';
 import type { Scope } from '../config/registry';
 import type { Builder } from '../http/builder';
 import type { HttpContext } from '../http/context';
-import { answer } from '../http/modules/rewrite';
+import { answer } from '../http/answer';
 import { ComplexValue } from '../http/variables';
 import type { Module } from '../http/module';
 import { defineVariables, EffectiveLimits, LimitConf, limitKey, logLimit, mergeLimits, quieter, settingDirectives } from './directives';

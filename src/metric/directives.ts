@@ -1,7 +1,8 @@
 import { ConfigError } from '../config/errors';
 import type { Directive } from '../config/parser';
 import { parseSize, parseTime } from '../config/values';
-import { ComplexValue, toBytes, VariableRegistry } from '../http/variables';
+import { ComplexValue, VariableRegistry } from '../http/variables';
+import { toBytes } from '../config/bytes';
 import { parseMetricSpec } from './modes';
 import { MIN_ZONE_SIZE, ZoneDef, ZoneMetric } from './zone';
 

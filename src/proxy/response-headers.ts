@@ -5,7 +5,7 @@ import type { Builder } from '../http/builder';
 import type { LocationConf } from '../http/conf';
 import type { HttpContext, OutHeaders } from '../http/context';
 import { compileRegex } from '../config/regex';
-import { absoluteLocation } from '../http/modules/rewrite';
+import { absoluteLocation } from '../http/answer';
 import { ComplexValue } from '../http/variables';
 import type { Module } from '../http/module';
 import { proxyState } from './module';

@@ -1,13 +1,12 @@
-import { locationOf, noCacheHeaders } from '../http/modules/api';
 import { ApiNode, fromValue, isObjectNode, ReadCtx, resettable } from '../api/tree';
 import { ConfigError } from '../config/errors';
 import type { Directive } from '../config/parser';
 import type { Scope } from '../config/registry';
 import type { Builder } from '../http/builder';
-import { ContentHandler, ServerConf } from '../http/conf';
+import { ContentHandler, locationOf, ServerConf } from '../http/conf';
 import type { HttpContext } from '../http/context';
 import { sendResponse } from '../http/respond';
-import { answer } from '../http/modules/rewrite';
+import { answer, noCacheHeaders } from '../http/answer';
 import type { Runtime } from '../http/runtime';
 import { metricEngine } from '../metric/engine';
 import { WorkerRecords } from '../metric/store/counters';
@@ -135,7 +134,8 @@ export function statusModule(b: Builder): Module {
       const info: InstanceInfo = {
         generation: () => state.runtime?.generation ?? 1,
         loadTime: () => state.runtime?.loadTime ?? state.loadedAt,
-        address: (r) => serverAddr?.get(r) ?? '',
+        // The tree hands back the request it was given to answer: an HttpContext (api, prometheus).
+        address: (r) => serverAddr?.get(r as HttpContext) ?? '',
       };
       b.api.mount('/status/angie', angieNode(info));
       b.api.mount('/status/connections', connectionsNode(counts));

@@ -1,11 +1,11 @@
 import { fromValue, type ApiNode } from '../api/tree';
-import { locationOf } from '../http/modules/api';
+import { locationOf } from '../http/conf';
 import { ConfigError } from '../config/errors';
 import type { Directive } from '../config/parser';
 import type { Scope } from '../config/registry';
 import type { Builder } from '../http/builder';
 import type { HttpContext } from '../http/context';
-import { answer } from '../http/modules/rewrite';
+import { answer } from '../http/answer';
 import { ComplexValue } from '../http/variables';
 import { release, sweepDeadHolders, type HeldSlot } from '../limit/conn-slots';
 import { LimitSpace } from '../limit/space';

@@ -4,7 +4,7 @@ import type { Scope } from '../../config/registry';
 import type { Module } from '../module';
 import type { Builder } from '../builder';
 import { Cidr, cidrContains, ipBytes, parseCidr, unmapV4 } from '../ip';
-import { answer } from './rewrite';
+import { answer } from '../answer';
 
 interface Rule {
   allow: boolean;

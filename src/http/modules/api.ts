@@ -2,8 +2,9 @@ import { ConfigError } from '../../config/errors';
 import type { Directive } from '../../config/parser';
 import type { Scope } from '../../config/registry';
 import type { Builder } from '../builder';
-import { ContentHandler, LocationConf } from '../conf';
-import type { HttpContext, OutHeaders } from '../context';
+import { noCacheHeaders } from '../answer';
+import { ContentHandler, LocationConf, locationOf } from '../conf';
+import type { HttpContext } from '../context';
 import { sendResponse } from '../respond';
 import { splitTarget } from '../uri';
 import { ComplexValue, VariableDef } from '../variables';
@@ -13,17 +14,6 @@ import type { Sliced } from '../../api/slices';
 import { ApiNode, ReadCtx, readInSlices } from '../../api/tree';
 import { ApiTarget, apiTarget, rawRestAfter, UriRest } from '../../api/walk';
 import { answerDelete, parseWrite } from '../../api/write';
-
-/** Headers Angie puts on every successful status answer (JSON and Prometheus), so nothing caches a snapshot. */
-export function noCacheHeaders(contentType: string): OutHeaders {
-  return { 'content-type': contentType, expires: 'Thu, 01 Jan 1970 00:00:01 GMT', 'cache-control': 'no-cache' };
-}
-
-/** The location a location-context directive stands in. */
-export function locationOf(scope: Scope): LocationConf {
-  if (!(scope.owner instanceof LocationConf)) throw new Error('location scope without its LocationConf');
-  return scope.owner;
-}
 
 /** Angie's placement rules: the URI rest is joined to PATH, which needs a prefix ending in `/`. */
 function checkApiLocation(loc: LocationConf): void {

@@ -1,7 +1,6 @@
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { ConfigError } from '../../config/errors';
 import type { Module } from '../module';
+import { accessLogFiles, LogFile } from '../access-log-file';
 import type { Builder } from '../builder';
 import type { HttpContext } from '../context';
 import { ComplexValue } from '../variables';
@@ -31,37 +30,6 @@ function escapeJson(s: string): string {
 
 const ESCAPERS: Record<Escape, (s: string) => string> = { default: escapeDefault, json: escapeJson, none: (s) => s };
 
-/** An append-only log file that buffers lines and can be reopened (USR1 / -s reopen). */
-export class LogFile {
-  private stream?: fs.WriteStream;
-
-  constructor(
-    readonly file: string,
-    /** The first `access_log` naming the file (for an [emerg] when it cannot be opened). */
-    readonly at: { file: string; line: number },
-  ) {}
-
-  write(line: string): void {
-    if (this.stream === undefined) {
-      fs.mkdirSync(path.dirname(this.file), { recursive: true });
-      this.stream = fs.createWriteStream(this.file, { flags: 'a' });
-      this.stream.on('error', () => undefined);
-    }
-    this.stream.write(Buffer.from(line, 'latin1'));
-  }
-
-  reopen(): void {
-    this.stream?.end();
-    this.stream = undefined;
-  }
-
-  close(): Promise<void> {
-    const s = this.stream;
-    this.stream = undefined;
-    return new Promise((resolve) => (s ? s.end(resolve) : resolve()));
-  }
-}
-
 function compileFormat(text: string, escape: Escape, b: Builder, file: string, line: number): LogFormat {
   return { text: ComplexValue.compile(text, b.variables, file, line), escape };
 }
@@ -72,16 +40,15 @@ function render(fmt: LogFormat, r: HttpContext): string {
 
 interface LogState {
   formats: Map<string, LogFormat>;
-  files: Map<string, LogFile>;
 }
 
 /** `log_format` and `access_log`, written in the log phase for every request. */
 export function logModule(b: Builder): Module {
-  const state = b.moduleState<LogState>('log', () => ({ formats: new Map(), files: new Map() }));
+  const state = b.moduleState<LogState>('log', () => ({ formats: new Map() }));
   const fileFor = (d: { args: string[]; file: string; line: number }) => {
     const abs = b.resolvePath(d.args[0]);
-    let f = state.files.get(abs);
-    if (f === undefined) state.files.set(abs, (f = new LogFile(abs, { file: d.file, line: d.line })));
+    let f = accessLogFiles(b).get(abs);
+    if (f === undefined) accessLogFiles(b).set(abs, (f = new LogFile(abs, { file: d.file, line: d.line })));
     return f;
   };
   return {
@@ -129,9 +96,4 @@ export function logModule(b: Builder): Module {
       });
     },
   };
-}
-
-/** All log files of a load, for reopen and shutdown. */
-export function logFiles(b: Builder): LogFile[] {
-  return [...b.moduleState<LogState>('log', () => ({ formats: new Map(), files: new Map() })).files.values()];
 }

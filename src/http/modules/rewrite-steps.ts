@@ -3,14 +3,14 @@ import type { Directive } from '../../config/parser';
 import { Scope } from '../../config/registry';
 import type { DirectiveSpec } from '../../config/registry';
 import type { Builder } from '../builder';
-import { LocationConf } from '../conf';
+import { LocationConf, serverOf } from '../conf';
 import type { HttpContext } from '../context';
 import { compileRegex } from '../../config/regex';
-import { defineNamedCaptures, serverOf } from './core';
 import { logRequest } from '../error-log';
 import { compileCondition } from './if-condition';
-import { addStep, answer, Flow, RewriteConf, runSteps, Step } from './rewrite';
-import { ComplexValue } from '../variables';
+import { addStep, Flow, RewriteConf, runSteps, Step } from './rewrite';
+import { answer } from '../answer';
+import { ComplexValue, defineNamedCaptures } from '../variables';
 
 const FLAGS = ['last', 'break', 'redirect', 'permanent'];
 
@@ -35,7 +35,7 @@ function compileRewrite(d: Directive, b: Builder): Step {
   const [pattern, replacement, flag] = d.args;
   if (flag !== undefined && !FLAGS.includes(flag)) throw new ConfigError(`invalid parameter "${flag}"`);
   const re = compileRegex(pattern, false);
-  defineNamedCaptures(re, b);
+  defineNamedCaptures(re, b.variables);
   const external = /^(https?:\/\/|\$scheme)/.test(replacement);
   const status = flag === 'permanent' ? 301 : flag === 'redirect' || external ? 302 : 0;
   const keepOld = !replacement.endsWith('?');

@@ -5,11 +5,9 @@ import type { Module } from '../module';
 import type { Builder } from '../builder';
 import type { HttpContext } from '../context';
 import { logRequest } from '../error-log';
-import { tryErrorPage } from './error-page';
 import { researchLocation } from '../redirect';
-import { reasonPhrase, sendResponse } from '../respond';
+import { answer } from '../answer';
 import { rewriteStepDirectives } from './rewrite-steps';
-import { contentTypeOf } from './static';
 import { ComplexValue, VariableDef } from '../variables';
 
 /** What a rewrite-phase step leaves the request to: go on, answered, stop the steps, search the locations again. */
@@ -27,41 +25,6 @@ export interface RewriteConf {
   uninitializedWarn?: boolean;
 }
 
-const REDIRECTS = new Set([301, 302, 303, 307, 308]);
-
-/** nginx's built-in error page body, so clients see what they would from nginx. */
-export function errorPage(status: number): string {
-  const title = `${status} ${reasonPhrase(status)}`.trim();
-  return `<html>\r\n<head><title>${title}</title></head>\r\n<body>\r\n<center><h1>${title}</h1></center>\r\n<hr><center>metricproxy</center>\r\n</body>\r\n</html>\r\n`;
-}
-
-/** A Location as nginx sends it (`absolute_redirect on`): a path gets the scheme, host and port. */
-export function absoluteLocation(r: HttpContext, location: string): string {
-  if (!location.startsWith('/')) return location;
-  const host = r.host || r.server.primaryName || (r.req.socket.localAddress ?? '');
-  const port = r.req.socket.localPort;
-  return `http://${host}${port === 80 || port === undefined ? '' : `:${port}`}${location}`;
-}
-
-/** Answers with a status and either text, a Location (redirects), or nginx's error page. */
-export function answer(r: HttpContext, status: number, text: string | undefined): void {
-  if (text === undefined && tryErrorPage(r, status)) return;
-  const headers: Record<string, string> = {};
-  if (REDIRECTS.has(status) && text !== undefined) {
-    headers.location = absoluteLocation(r, text);
-    sendResponse(r, status, { ...headers, 'content-type': 'text/html' }, errorPage(status));
-    return;
-  }
-  if (text !== undefined) {
-    sendResponse(r, status, { 'content-type': contentTypeOf(r) }, text);
-    return;
-  }
-  if (status >= 400 || (status >= 300 && status < 400)) {
-    sendResponse(r, status, { 'content-type': 'text/html' }, errorPage(status));
-    return;
-  }
-  sendResponse(r, status, {}, '');
-}
 
 function compileReturn(d: Directive, b: Builder): Step {
   const [first, second] = d.args;

@@ -1,6 +1,6 @@
 import type { TLSSocket } from 'node:tls';
 import type { HttpContext } from '../context';
-import { answer } from './rewrite';
+import { answer } from '../answer';
 import type { VariableRegistry } from '../variables';
 
 /**

@@ -4,8 +4,8 @@ import type { HttpContext, OutHeaders } from '../context';
 import { logRequest } from '../error-log';
 import { internalRedirect } from '../redirect';
 import { endResponse, sendHeader } from '../respond';
-import { answer } from './rewrite';
-import { contentTypeOf, staticConf } from './static';
+import { answer, contentTypeOf } from '../answer';
+import { staticConf } from './static';
 
 /**
  * The file a URI names: root + URI, or with `alias` the alias in place of

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import type { HttpContext } from '../context';
 import { internalRedirect, namedRedirect } from '../redirect';
-import { answer } from './rewrite';
+import { answer } from '../answer';
 import { mapPath } from './static-files';
 import { staticConf } from './static';
 
