@@ -13,6 +13,7 @@ function modulesOf(dist) {
   return {
     ...load('metric/store/lmdb-store'),
     ...load('metric/engine'),
+    ...(fs.existsSync(path.join(dist, 'store/service.js')) ? load('store/service') : {}),
     ...load('http/commit'),
     ...load('metric/modes'),
     ...load('metric/zone'),
@@ -62,8 +63,16 @@ function engineWith(m, zones) {
   const engine = new m.MetricEngine();
   for (const z of zones) engine.zones.set(z.name, z);
   const commits = new m.CommitQueue();
-  engine.open(dir, commits);
-  return { engine, commits, close: async () => (await engine.close(), fs.rmSync(dir, { recursive: true, force: true })) };
+  // Since the store became a core service (store/service.ts) the engine attaches to an open one.
+  const service = m.StoreService === undefined ? undefined : new m.StoreService();
+  if (service === undefined) engine.open(dir, commits);
+  else {
+    for (const z of zones) service.reserve(z.size, 2);
+    service.open(dir);
+    engine.open(service.current, commits);
+  }
+  const close = async () => (await engine.close(), await service?.close(), fs.rmSync(dir, { recursive: true, force: true }));
+  return { engine, commits, close };
 }
 
 /** Group commit: `perTurn` requests record their updates, then one commit (per request, so ops = perTurn). */

@@ -2,6 +2,8 @@ import type { ConfigWarning } from '../config/errors';
 import { Registry, Scope } from '../config/registry';
 import type { Module } from './module';
 import { ApiTree } from '../api/tree';
+import { SlabZones } from '../store/slabs';
+import { StoreService } from '../store/service';
 import { CommitQueue } from './commit';
 import type { LocationConf, Phases, ServerConf } from './conf';
 import { VariableRegistry } from './variables';
@@ -54,6 +56,10 @@ export class Builder {
   readonly handshakeHooks: Array<(server: ServerConf, outcome: HandshakeOutcome) => void> = [];
   readonly commits = new CommitQueue();
   readonly api = new ApiTree();
+  /** The store (one LMDB environment per worker) its users share: metric zones, status records, limit zones. */
+  readonly store = new StoreService();
+  /** The shared-memory zones listed under /status/slabs. */
+  readonly slabs = new SlabZones();
   /** Module-owned load-wide state (zones, upstreams, templates), by module name. */
   private readonly state = new Map<string, unknown>();
 

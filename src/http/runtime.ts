@@ -1,6 +1,7 @@
 import { ConfigError } from '../config/errors';
 import { ErrorLog } from './log';
 import type { ApiTree } from '../api/tree';
+import type { StoreService } from '../store/service';
 import type { Builder, MainConf, WorkerInit } from './builder';
 import type { CommitQueue } from './commit';
 import type { Phases, ServerConf } from './conf';
@@ -18,6 +19,8 @@ export class Runtime {
   readonly servers: readonly ServerConf[];
   readonly listens: ReadonlyMap<string, ListenGroup>;
   readonly api: ApiTree;
+  /** The worker's store, opened before the modules' worker init and closed after the shutdown hooks. */
+  readonly store: StoreService;
   readonly variables: VariableRegistry;
   readonly workerInits: readonly WorkerInit[];
   readonly connectionHooks: Builder['connectionHooks'];
@@ -47,6 +50,7 @@ export class Runtime {
     this.phases = b.phases;
     this.servers = b.servers;
     this.api = b.api;
+    this.store = b.store;
     this.variables = b.variables;
     this.workerInits = b.workerInits;
     this.connectionHooks = b.connectionHooks;

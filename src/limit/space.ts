@@ -3,9 +3,7 @@ import { ConfigError } from '../config/errors';
 import type { Builder } from '../http/builder';
 import type { CommitQueue } from '../http/commit';
 import type { Runtime } from '../http/runtime';
-import { metricEngine } from '../metric/engine';
-import { KvDatabase, type KvTxn } from '../metric/store/kv';
-import { record } from '../status/snapshot';
+import { KvDatabase, type KvTxn } from '../store/kv';
 import { SharedZone } from './shared-zone';
 import type { LimitKind, LimitZoneDef } from './zone';
 import { WarnOnChange } from '../http/log';
@@ -90,7 +88,7 @@ export class LimitSpace {
   addWorkerInit(b: Builder): void {
     if (this.workerInitAdded || this.declared.size === 0) return;
     this.workerInitAdded = true;
-    b.workerInits.push((rt) => this.open(b, rt));
+    b.workerInits.push((rt) => this.open(rt));
   }
 
   /**
@@ -163,7 +161,7 @@ export class LimitSpace {
     return () => {
       const zones = this.zones(kind);
       if (zones.some((z) => z.dirty)) this.transact(() => undefined, undefined);
-      const out = record<Record<string, number>>();
+      const out: Record<string, Record<string, number>> = Object.create(null);
       const read = (t: KvTxn | undefined) => {
         for (const z of zones) {
           const meta = t === undefined ? new Float64Array(1 + z.counterNames.length) : z.readMeta(t);
@@ -176,10 +174,8 @@ export class LimitSpace {
     };
   }
 
-  private open(b: Builder, rt: Runtime): void {
-    const store = metricEngine(b).store;
-    if (store === undefined) throw new Error('limit: the store is not open');
-    const db = KvDatabase.open(store, 'limit');
+  private open(rt: Runtime): void {
+    const db = KvDatabase.open(rt.store, 'limit');
     db.write((t) => {
       const tx = new LimitTxn(t);
       for (const d of this.declared.values()) d.zone.adopt(t);
@@ -191,8 +187,7 @@ export class LimitSpace {
     rt.commits.register(this.runQueue);
     this.timer = setInterval(() => this.flushCounters(), COUNTER_FLUSH_MS);
     this.timer.unref();
-    // Ahead of the store's own close, which the metric module registered first.
-    rt.shutdownHooks.unshift(() => {
+    rt.shutdownHooks.push(() => {
       clearInterval(this.timer);
       this.flushCounters();
       this.db = undefined;

@@ -1,5 +1,6 @@
 import type { Builder } from '../http/builder';
 import type { CommitQueue } from '../http/commit';
+import type { OpenedStore } from '../store/environment';
 import { MetricStore, MetricUpdate } from './store/lmdb-store';
 import type { ZoneDef } from './zone';
 import { WarnOnChange } from '../http/log';
@@ -15,27 +16,18 @@ export class MetricEngine {
   /** Updates recorded this loop turn, committed together by the commit queue. */
   private pending: MetricUpdate[] = [];
   private commits: CommitQueue | undefined;
-  dir = 'data';
-  /** `metric_store PATH size=`; undefined: the store's default. */
-  sizeBytes: number | undefined;
-  private syncTimer: NodeJS.Timeout | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
   /** Reported once per failure kind so a broken store cannot flood the error log. */
   private readonly failures = new WarnOnChange('metric store');
 
-  /** Opens the store even without zones: the status counters live in it too (store/counters.ts). */
-  open(absDir: string, commits: CommitQueue): void {
-    this.store = MetricStore.open(absDir, [...this.zones.values()], {
-      sizeBytes: this.sizeBytes,
+  /** Attaches the zones to the worker's open store (store/service.ts), even without zones: /status/store reports it. */
+  open(at: OpenedStore, commits: CommitQueue): void {
+    this.store = MetricStore.attach(at, [...this.zones.values()], {
       // Emitted with the level as the warning's type: the worker logs it at that level.
       log: (level, text) => process.emitWarning(text, level),
     });
     this.commits = commits;
     commits.register(() => this.flush());
-    // Commits reach the OS page cache at once (safe against crashes); flushing to disk each second
-    // bounds what a power failure can take.
-    this.syncTimer = setInterval(() => void this.store?.sync().catch((e) => this.failures.report(e)), 1000);
-    this.syncTimer.unref();
     // Readers hide keys past their ttl at once; the sweep gives their room back (at most once a second).
     if ([...this.zones.values()].some((z) => (z.ttl ?? 0) > 0)) {
       this.sweepTimer = setInterval(() => this.sweep(), 1000);
@@ -106,15 +98,11 @@ export class MetricEngine {
     }
   }
 
-  async close(): Promise<void> {
-    if (this.syncTimer) clearInterval(this.syncTimer);
+  /** Commits what is pending; the store service flushes and closes the environment after. */
+  close(): void {
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     this.settle();
-    const store = this.store;
     this.store = undefined;
-    if (store === undefined) return;
-    await store.sync().catch(() => undefined);
-    await store.close();
   }
 
 }

@@ -3,7 +3,6 @@ import type { Scope } from '../config/registry';
 import type { Builder } from '../http/builder';
 import type { HttpContext } from '../http/context';
 import type { Module } from '../http/module';
-import { slabZones } from '../status/slabs';
 import { metricproxySlabsNode, metricSlabView, metricZonesNode, storeNode } from './api';
 import { MetricDirective, parseMetric, parseMetricComplexZone, parseMetricStore, parseMetricZone, Stage } from './directives';
 import { metricEngine, MetricEngine } from './engine';
@@ -50,8 +49,10 @@ function run(engine: MetricEngine, list: readonly MetricDirective[], r: HttpCont
 function addZone(b: Builder, engine: MetricEngine, def: ZoneDef, directive: string): void {
   if (engine.zones.has(def.name)) throw new ConfigError(`${directive} "${def.name}" is already exists`);
   new Zone(def); // validates the whole definition now, so errors carry this directive's line
-  slabZones(b).declare(def.name, 'metric', def.size, metricSlabView(engine, def.name));
+  b.slabs.declare(def.name, 'metric', def.size, metricSlabView(engine, def.name));
   engine.zones.set(def.name, def);
+  // Its records and its LRU index: two named databases.
+  b.store.reserve(def.size, 2);
   defineMetricVariables(b.variables, def, engine);
 }
 
@@ -102,7 +103,7 @@ export function metricModule(b: Builder): Module {
     directives: [
       {
         name: 'metric_store', contexts: ['http'], args: '1..2', unique: true,
-        set: (d) => void ({ dir: engine.dir, sizeBytes: engine.sizeBytes } = parseMetricStore(d)),
+        set: (d) => void ({ dir: b.store.dir, sizeBytes: b.store.sizeBytes } = parseMetricStore(d)),
       },
       { name: 'metric_zone', contexts: ['http'], args: '2+', set: (d) => addZone(b, engine, parseMetricZone(d), d.name) },
       {
@@ -116,9 +117,9 @@ export function metricModule(b: Builder): Module {
       return c !== undefined ? c : parent;
     },
     postconfiguration(bb) {
-      // Opened even without zones: the status counters share the store.
+      // Attached even without zones: /status/store reports the store.
       bb.workerInits.push((rt) => {
-        engine.open(rt.resolve(engine.dir), rt.commits);
+        engine.open(rt.store.current, rt.commits);
         rt.shutdownHooks.push(() => engine.close());
       });
       bb.api.mount('/status/store', storeNode(engine));

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { ConfigError } from '../config/errors';
 import type { ModeRow } from './modes';
-import { NodeLayout, slabChunks } from './slab';
+import { NodeLayout, slabChunks } from '../store/slab';
 import { MAX_METRIC_BYTES } from './strtod';
 import type { MetricValue } from './value';
 

@@ -14,7 +14,7 @@ import { PeerPools } from './pools';
 import { PassUrl, parsePassUrl } from './target';
 import { checkBackups } from './balancer-directives';
 import { upstreamDirectives, UpstreamDecl } from './upstream-block';
-import { slabZones, unusedSlabView } from '../status/slabs';
+import { unusedSlabView } from '../store/slabs';
 import { Upstream, formatAddr, isUnix } from './upstream';
 import { defineProxyVariables } from './variables';
 import { bindUpstreamTls, upstreamSslDirectives, type UpstreamSslConf, type UpstreamTls } from './upstream-tls';
@@ -112,7 +112,7 @@ function declarePass(d: Directive, scope: Scope, state: ProxyState): void {
 export function proxyModule(b: Builder): Module {
   const state = proxyState(b);
   const inner = new Registry();
-  const zones = slabZones(b);
+  const zones = b.slabs;
   const declareZone = (name: string, size: number) => zones.declare(name, 'upstream', size, unusedSlabView);
   for (const spec of upstreamDirectives(b.warnings, b.variables, declareZone)) inner.add(spec);
   // nginx's default `proxy_set_header Host $proxy_host;` ($proxy_host is defined in preconfiguration).

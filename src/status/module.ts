@@ -8,16 +8,14 @@ import type { HttpContext } from '../http/context';
 import { sendResponse } from '../http/respond';
 import { answer, noCacheHeaders } from '../http/answer';
 import type { Runtime } from '../http/runtime';
-import { metricEngine } from '../metric/engine';
-import { WorkerRecords } from '../metric/store/counters';
+import { processExists, WorkerRecords } from '../store/worker-records';
 import type { Module } from '../http/module';
 import { proxyState } from '../proxy/module';
 import { StatusBoard } from './board';
 import type { ResetBranch } from './reset';
 import { RequestBytes, StatusRecorder } from './recorder';
 import { SelfMetrics } from './self-metrics';
-import { emptySsl, emptyZone, processExists } from './snapshot';
-import { slabZones } from './slabs';
+import { emptySsl, emptyZone } from './snapshot';
 import { angieNode, connectionsNode, CountsOf, InstanceInfo, metricproxyNode, upstreamsNode, zonesNode } from './tree';
 
 const NAME = 'status';
@@ -88,17 +86,13 @@ function resetting(state: StatusState, node: (ctx: ReadCtx) => ApiNode, branch: 
 /** Per worker: the records in the store, the flush timer, and on exit the fold into the retired record. */
 function startWorker(b: Builder, state: StatusState, rt: Runtime): void {
   state.runtime = rt;
-  // The metric module's worker init, which runs first, opened the store.
-  const store = metricEngine(b).store;
-  if (store === undefined) throw new Error('status: the store is not open');
   // The master's pid names this instance: a reload keeps counting, a restart starts over.
-  const records = WorkerRecords.open(store.env, process.ppid, process.pid);
+  const records = WorkerRecords.open(rt.store.env, process.ppid, process.pid);
   records.prune(processExists);
   state.board.open(records);
   const self = state.selfUsed ? state.selfMetrics() : undefined;
   self?.open(records);
-  // Ahead of the store's own close, which the metric module registered first.
-  rt.shutdownHooks.unshift(() => {
+  rt.shutdownHooks.push(() => {
     self?.close();
     state.board.close();
     records.close();
@@ -139,7 +133,7 @@ export function statusModule(b: Builder): Module {
       };
       b.api.mount('/status/angie', angieNode(info));
       b.api.mount('/status/connections', connectionsNode(counts));
-      b.api.mount('/status/slabs', slabZones(b).node());
+      b.api.mount('/status/slabs', b.slabs.node());
       b.api.mount('/status/http/server_zones', resetting(state, zonesNode(counts, () => state.serverZones, 'server'), 'serverZones'));
       b.api.mount('/status/http/location_zones', resetting(state, zonesNode(counts, () => state.locationZones, 'location'), 'locationZones'));
       b.api.mount('/status/http/upstreams', resetting(state, upstreamsNode(counts, upstreams), 'peers'));
@@ -150,7 +144,7 @@ export function statusModule(b: Builder): Module {
     // Nested locations count into their parent's zone unless they name their own.
     merge: (parent, child) => child ?? parent,
     postconfiguration(bb) {
-      slabZones(bb).checkSized();
+      bb.slabs.checkSized();
       const pools = proxyState(bb).pools;
       state.recorder = new StatusRecorder(bb.main.workerConnections, requestBytes(bb), upstreams, (u) => pools.idle(u.peers));
       for (const name of state.serverZones) state.recorder.serverZones.set(name, emptyZone());

@@ -4,7 +4,7 @@
  */
 import type { Runtime } from '../http/runtime';
 import type { MetricEngine } from '../metric/engine';
-import type { KvTxn } from '../metric/store/kv';
+import type { KvTxn } from '../store/kv';
 import type { LimitSpace } from '../limit/space';
 import { alertFor, deliver } from './alert';
 import { AuditLog } from './audit';

@@ -2,7 +2,7 @@ import { MAX_METRIC_BYTES } from '../strtod';
 import type { MetricValue } from '../value';
 import type { Zone } from '../zone';
 import { decodeInto, doubleRecord, keyString, META, RECORD_SEQ, RECORD_STATE, type DoubleRecord } from './codec';
-import { getBytes, type ReadTxn, type StoreDb } from './environment';
+import { getBytes, type ReadTxn, type StoreDb } from '../../store/environment';
 import { keyUpdatedAt, staleKeys } from './ttl';
 import type { ZoneDbis } from './zone-writer';
 
