@@ -21,11 +21,8 @@ export interface MainConf {
   workerShutdownTimeoutMs: number;
 }
 
-/** Per-worker start-up work (open the store, start timers), run before listening. */
 /** How a client's TLS handshake ended: Angie's server zone `ssl` counters (a reuse is also handshaked). */
 export type HandshakeOutcome = 'handshaked' | 'reused' | 'timedout' | 'failed';
-
-export type WorkerInit = (rt: import('./runtime').Runtime) => void | Promise<void>;
 
 /**
  * The mutable side of a config load. Modules write into it during the
@@ -47,7 +44,6 @@ export class Builder {
     workerConnections: 512,
     workerShutdownTimeoutMs: 0,
   };
-  readonly workerInits: WorkerInit[] = [];
   /** Called with every client connection a worker accepts (status counters). */
   readonly connectionHooks: Array<(socket: import('node:net').Socket) => void> = [];
   /** Locations serving a module's operator API (kind `throttle`: a throttle zone's), for the console to link to. */

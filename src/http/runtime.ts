@@ -2,7 +2,8 @@ import { ConfigError } from '../config/errors';
 import { ErrorLog } from './log';
 import type { ApiTree } from '../api/tree';
 import type { StoreService } from '../store/service';
-import type { Builder, MainConf, WorkerInit } from './builder';
+import type { Builder, MainConf } from './builder';
+import type { Module } from './module';
 import type { CommitQueue } from './commit';
 import type { Phases, ServerConf } from './conf';
 import { accessLogFiles, type LogFile } from './access-log-file';
@@ -22,7 +23,8 @@ export class Runtime {
   /** The worker's store, opened before the modules' worker init and closed after the shutdown hooks. */
   readonly store: StoreService;
   readonly variables: VariableRegistry;
-  readonly workerInits: readonly WorkerInit[];
+  /** The load's modules, in list order: their initWorker/exitWorker slots run in the worker. */
+  readonly modules: readonly Module[];
   readonly connectionHooks: Builder['connectionHooks'];
   readonly handshakeHooks: Builder['handshakeHooks'];
   /** Group commit of shared-store writes, once per event-loop turn. */
@@ -37,8 +39,6 @@ export class Runtime {
   loadTime = new Date();
   /** TLS session ticket keys shared by this load's workers (undefined: Node's own, this process only). */
   tlsTicketKeys: Buffer | undefined;
-  /** Hooks run when the worker stops (close the store, flush logs). */
-  readonly shutdownHooks: Array<() => void | Promise<void>> = [];
 
   /** A path from the config, relative to the prefix (nginx's rule). */
   resolve(p: string): string {
@@ -52,7 +52,7 @@ export class Runtime {
     this.api = b.api;
     this.store = b.store;
     this.variables = b.variables;
-    this.workerInits = b.workerInits;
+    this.modules = b.modules;
     this.connectionHooks = b.connectionHooks;
     this.handshakeHooks = b.handshakeHooks;
     this.commits = b.commits;

@@ -93,7 +93,6 @@ export function limitConnModule(b: Builder): Module {
       for (const loc of bb.allLocations()) resolveLimits(space, loc.conf[NAME] as ConnEffective);
       const zones = space.zones(NAME);
       space.onOpen.push((tx) => zones.forEach((z) => sweepDeadHolders(tx, z)));
-      space.addWorkerInit(bb);
       bb.api.mount('/status/http/limit_conns', space.statusNode(NAME));
       // Registered before limit_req's, so it runs after it (a delayed request holds no slot while it waits).
       bb.phases.access.unshift((r) => {
@@ -121,5 +120,7 @@ export function limitConnModule(b: Builder): Module {
         if (held !== undefined) releaseLater(held);
       });
     },
+    initWorker: (rt) => space.initWorker(rt),
+    exitWorker: () => space.exitWorker(),
   };
 }

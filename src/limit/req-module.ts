@@ -142,7 +142,6 @@ export function limitReqModule(b: Builder): Module {
       // Every use, even at a level no server inherits, must name a declared zone.
       for (const spec of allSpecs) space.resolve(NAME, spec);
       for (const loc of bb.allLocations()) resolveLimits(space, loc.conf[NAME] as ReqEffective);
-      space.addWorkerInit(bb);
       bb.api.mount('/status/http/limit_reqs', space.statusNode(NAME));
       // Before allow/deny, as nginx's preaccess phase; limit_conn (registered earlier) runs after.
       bb.phases.access.unshift((r) => {
@@ -158,5 +157,7 @@ export function limitReqModule(b: Builder): Module {
         return true;
       });
     },
+    initWorker: (rt) => space.initWorker(rt),
+    exitWorker: () => space.exitWorker(),
   };
 }

@@ -49,7 +49,6 @@ export class LimitSpace {
   private db: KvDatabase | undefined;
   private timer: NodeJS.Timeout | undefined;
   private readonly failures = new WarnOnChange('limit store');
-  private workerInitAdded = false;
   private queue: Array<QueuedWork<unknown>> = [];
   private commits: CommitQueue | undefined;
   /** Run in the opening transaction after every zone is adopted (limit_conn's dead-worker sweep). */
@@ -84,11 +83,20 @@ export class LimitSpace {
     return [...this.declared.values()].filter((d) => d.def.kind === kind).map((d) => d.zone);
   }
 
-  /** Opens the database once per worker, after the metric module opened the store. */
-  addWorkerInit(b: Builder): void {
-    if (this.workerInitAdded || this.declared.size === 0) return;
-    this.workerInitAdded = true;
-    b.workerInits.push((rt) => this.open(rt));
+  /** Opens the database once per worker (both limit modules ask), when any zone is declared. */
+  initWorker(rt: Runtime): void {
+    if (this.db === undefined && this.declared.size > 0) this.open(rt);
+  }
+
+  /** Writes the pending counts and lets the database go, once (both limit modules ask). */
+  exitWorker(): void {
+    const db = this.db;
+    if (db === undefined) return;
+    clearInterval(this.timer);
+    this.flushCounters();
+    this.db = undefined;
+    this.commits = undefined;
+    db.close();
   }
 
   /**
@@ -187,13 +195,6 @@ export class LimitSpace {
     rt.commits.register(this.runQueue);
     this.timer = setInterval(() => this.flushCounters(), COUNTER_FLUSH_MS);
     this.timer.unref();
-    rt.shutdownHooks.push(() => {
-      clearInterval(this.timer);
-      this.flushCounters();
-      this.db = undefined;
-      this.commits = undefined;
-      db.close();
-    });
   }
 
   private flushCounters(): void {

@@ -116,12 +116,10 @@ export function metricModule(b: Builder): Module {
       const c = child as MetricLocConf | undefined;
       return c !== undefined ? c : parent;
     },
+    // Attached even without zones: /status/store reports the store.
+    initWorker: (rt) => engine.open(rt.store.current, rt.commits),
+    exitWorker: () => engine.close(),
     postconfiguration(bb) {
-      // Attached even without zones: /status/store reports the store.
-      bb.workerInits.push((rt) => {
-        engine.open(rt.store.current, rt.commits);
-        rt.shutdownHooks.push(() => engine.close());
-      });
       bb.api.mount('/status/store', storeNode(engine));
       if (engine.zones.size === 0) return;
       bb.phases.precontent.push(onRequest);

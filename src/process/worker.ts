@@ -32,7 +32,7 @@ async function shutdown(rt: Runtime, listeners: Listeners, graceful: boolean): P
   const bound = rt.main.workerShutdownTimeoutMs;
   if (graceful && bound > 0) setTimeout(() => listeners.cut(), bound).unref();
   await listeners.close(graceful);
-  for (const hook of rt.shutdownHooks) await hook();
+  for (const m of [...rt.modules].reverse()) await m.exitWorker?.(rt);
   await rt.store.close();
   await Promise.all(rt.logFiles.map((f) => f.close()));
   process.exit(0);
@@ -82,7 +82,7 @@ export async function runWorker(env: WorkerEnv): Promise<void> {
   const syncFailures = new WarnOnChange('metric store');
   try {
     rt.store.open(rt.resolve(rt.store.dir), (e) => syncFailures.report(e));
-    for (const init of rt.workerInits) await init(rt);
+    for (const m of rt.modules) await m.initWorker?.(rt);
   } catch (e) {
     send({ type: 'fatal', message: `worker init failed: ${(e as Error).message}` });
     process.exit(1);

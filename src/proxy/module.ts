@@ -159,7 +159,7 @@ export function proxyModule(b: Builder): Module {
         const tls = pass.url.tls ? bindUpstreamTls(conf.ssl, pass.url.host, confDir, tlsBindings, pass) : undefined;
         pass.loc.content = proxyPassHandler({ url: pass.url, upstream, conf, locationPrefix: pass.loc.name, pools, tls });
       }
-      bb.workerInits.push((rt) => void rt.shutdownHooks.push(() => pools.close()));
     },
+    exitWorker: () => state.pools.close(),
   };
 }

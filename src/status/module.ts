@@ -27,6 +27,8 @@ class StatusState {
   readonly locationZones = new Set<string>();
   recorder!: StatusRecorder;
   board!: StatusBoard;
+  /** This worker's records in the store, between initWorker and exitWorker. */
+  records: WorkerRecords | undefined;
   selfUsed = false;
   private self: SelfMetrics | undefined;
   /** Set by the worker; a config loaded elsewhere (tests, `-t`) reports its first load. */
@@ -83,20 +85,22 @@ function resetting(state: StatusState, node: (ctx: ReadCtx) => ApiNode, branch: 
   };
 }
 
-/** Per worker: the records in the store, the flush timer, and on exit the fold into the retired record. */
-function startWorker(b: Builder, state: StatusState, rt: Runtime): void {
+/** Per worker: the records in the store and the flush timer (closed by stopWorker). */
+function startWorker(state: StatusState, rt: Runtime): void {
   state.runtime = rt;
   // The master's pid names this instance: a reload keeps counting, a restart starts over.
   const records = WorkerRecords.open(rt.store.env, process.ppid, process.pid);
   records.prune(processExists);
+  state.records = records;
   state.board.open(records);
-  const self = state.selfUsed ? state.selfMetrics() : undefined;
-  self?.open(records);
-  rt.shutdownHooks.push(() => {
-    self?.close();
-    state.board.close();
-    records.close();
-  });
+  if (state.selfUsed) state.selfMetrics().open(records);
+}
+
+/** On exit: the last snapshot, folded into the retired record, then the records close. */
+function stopWorker(state: StatusState): void {
+  if (state.selfUsed) state.selfMetrics().close();
+  state.board.close();
+  state.records?.close();
 }
 
 /**
@@ -162,7 +166,8 @@ export function statusModule(b: Builder): Module {
       bb.phases.log.push((r) => state.recorder.requestFinished(r, locationZone(r)));
       bb.connectionHooks.push((socket) => state.recorder.onConnection(socket));
       bb.handshakeHooks.push((server, outcome) => state.recorder.onHandshake(server, outcome));
-      bb.workerInits.push((rt) => startWorker(bb, state, rt));
     },
+    initWorker: (rt) => startWorker(state, rt),
+    exitWorker: () => stopWorker(state),
   };
 }

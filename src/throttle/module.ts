@@ -138,8 +138,6 @@ export function throttleModule(b: Builder): Module {
       for (const api of apis) api();
       if (st.zones.size === 0) return;
       st.space.onOpen.push((tx) => st.zones.forEach((z) => sweepDeadHolders(tx, z.enforcer.conns)));
-      st.space.addWorkerInit(bb);
-      bb.workerInits.push((rt) => st.zones.forEach((z) => z.start(rt, engine)));
       bb.api.mount('/status/http/throttle_zones', statusNode(st));
       bb.phases.access.unshift(onAccess);
       bb.phases.header.push((r, headers) => {
@@ -151,6 +149,15 @@ export function throttleModule(b: Builder): Module {
         r.moduleCtx[HELD] = undefined;
         if (held !== undefined) releaseLater(held);
       });
+    },
+    // The space opens before the zones' samplers start and closes after they stop.
+    initWorker(rt) {
+      st.space.initWorker(rt);
+      st.zones.forEach((z) => z.start(rt, metricEngine(b)));
+    },
+    exitWorker() {
+      st.zones.forEach((z) => z.stop());
+      st.space.exitWorker();
     },
   };
 }
