@@ -56,18 +56,10 @@ export class MetricEngine {
   }
 
   /**
-   * Records a request phase's updates, in order. They are committed with
-   * the next commit a response (or a reader) waits for, in one transaction
-   * with every other update recorded until then; nothing waits longer than
-   * the commit queue's LATER_MS.
+   * Records one update. It is committed with the next commit a response (or
+   * a reader) waits for, in one transaction with every other update recorded
+   * until then; nothing waits longer than the commit queue's LATER_MS.
    */
-  apply(updates: MetricUpdate[]): void {
-    if (updates.length === 0 || this.store === undefined) return;
-    for (let i = 0; i < updates.length; i++) this.pending.push(updates[i]);
-    this.commits?.dirtyLater();
-  }
-
-  /** Records one update (as apply, without a list to build per request phase). */
   record(zone: string, key: string, value: number): void {
     if (this.store === undefined) return;
     this.pending.push({ zone, key, value });

@@ -46,7 +46,7 @@ export function defineMetricVariables(vars: VariableRegistry, def: ZoneDef, engi
     (r, text) => {
       const { key, value } = splitKeyValue(text);
       if (!accepted(def, key)) return;
-      engine.apply([{ zone, key: cut(key), value: parseMetricValue(value) }]);
+      engine.record(zone, cut(key), parseMetricValue(value));
       stateOf(r, zone).key = cut(key);
     },
   );
@@ -64,7 +64,7 @@ export function defineMetricVariables(vars: VariableRegistry, def: ZoneDef, engi
     (r, value) => {
       const key = stateOf(r, zone).key;
       if (!accepted(def, key)) return;
-      engine.apply([{ zone, key, value: parseMetricValue(value) }]);
+      engine.record(zone, key, parseMetricValue(value));
     },
   );
   if (!def.complex) return;
