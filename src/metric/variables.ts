@@ -2,8 +2,8 @@ import type { HttpContext } from '../http/context';
 import type { VariableRegistry } from '../http/variables';
 import { splitKeyValue } from './directives';
 import type { MetricEngine } from './engine';
-import { MAX_METRIC_BYTES, parseMetricValue } from './strtod';
-import type { ZoneDef } from './zone';
+import { parseMetricValue } from './strtod';
+import { acceptKey, cutKey, type ZoneDef } from './zone';
 
 /** What `$metric_NAME*` remember within one request, per zone: the key last set (Angie's vctx->key). */
 interface VarState {
@@ -16,13 +16,6 @@ function stateOf(r: HttpContext, zone: string): VarState {
   let s = all.get(zone);
   if (s === undefined) all.set(zone, (s = { key: '' }));
   return s;
-}
-
-const cut = (s: string) => (s.length > MAX_METRIC_BYTES ? s.slice(0, MAX_METRIC_BYTES) : s);
-
-/** True when Angie's handler would accept the key (not empty, not the reserved discard key). */
-function accepted(def: ZoneDef, key: string): boolean {
-  return key !== '' && key !== def.discardKey;
 }
 
 /**
@@ -45,15 +38,16 @@ export function defineMetricVariables(vars: VariableRegistry, def: ZoneDef, engi
     },
     (r, text) => {
       const { key, value } = splitKeyValue(text);
-      if (!accepted(def, key)) return;
-      engine.record(zone, cut(key), parseMetricValue(value));
-      stateOf(r, zone).key = cut(key);
+      const accepted = acceptKey(def, key);
+      if (accepted === undefined) return;
+      engine.record(zone, accepted, parseMetricValue(value));
+      stateOf(r, zone).key = accepted;
     },
   );
   vars.define(
     `metric_${zone}_key`,
     (r) => present(stateOf(r, zone).key),
-    (r, key) => void (stateOf(r, zone).key = cut(key)),
+    (r, key) => void (stateOf(r, zone).key = cutKey(key)),
   );
   vars.define(
     `metric_${zone}_value`,
@@ -62,8 +56,8 @@ export function defineMetricVariables(vars: VariableRegistry, def: ZoneDef, engi
       return key === '' ? undefined : engine.keyText(zone, key);
     },
     (r, value) => {
-      const key = stateOf(r, zone).key;
-      if (!accepted(def, key)) return;
+      const key = acceptKey(def, stateOf(r, zone).key);
+      if (key === undefined) return;
       engine.record(zone, key, parseMetricValue(value));
     },
   );
