@@ -1,4 +1,4 @@
-import type { ErrorPage, ErrorPageConf, StaticConf } from './conf';
+import { ERROR_PAGE, STATIC, type ErrorPage } from './conf';
 import type { HttpContext, OutHeaders } from './context';
 import { logRequest } from './error-log';
 import { typeFor } from './mime';
@@ -54,19 +54,19 @@ export function answer(r: HttpContext, status: number, text: string | undefined)
 
 /** A generated body's type, as nginx's: by $uri's extension through `types`, else `default_type`. */
 export function contentTypeOf(r: HttpContext): string {
-  const conf = r.loc.conf.static as StaticConf | undefined;
+  const conf = STATIC.of(r.loc.conf);
   return conf === undefined ? 'text/plain' : typeFor(conf.types, conf.defaultType, r.uri);
 }
 
 function pageFor(r: HttpContext, status: number): ErrorPage | undefined {
-  const conf = r.loc?.conf.error_page as ErrorPageConf | undefined;
+  const conf = ERROR_PAGE.of(r.loc?.conf);
   if (conf?.pages === undefined || r.moduleCtx.errorPageDone === true) return undefined;
   return conf.pages.find((p) => p.codes.has(status));
 }
 
 /** Whether an upstream answer with this status is to be replaced by an error page (proxy_intercept_errors). */
 export function interceptsUpstream(r: HttpContext, status: number): boolean {
-  return status >= 300 && (r.loc.conf.error_page as ErrorPageConf | undefined)?.intercept === true && pageFor(r, status) !== undefined;
+  return status >= 300 && ERROR_PAGE.of(r.loc.conf)?.intercept === true && pageFor(r, status) !== undefined;
 }
 
 /**
@@ -81,7 +81,7 @@ export function tryErrorPage(r: HttpContext, status: number): boolean {
   const page = pageFor(r, status);
   if (page === undefined) return false;
   // As nginx: the location that takes the first error page decides whether a later error may take another.
-  r.moduleCtx.errorPageDone = (r.loc.conf.error_page as ErrorPageConf).recursive !== true;
+  r.moduleCtx.errorPageDone = ERROR_PAGE.get(r.loc.conf).recursive !== true;
   const target = page.target.eval(r);
   if (!target.startsWith('/') && !target.startsWith('@')) {
     const code = typeof page.overwrite === 'number' && REDIRECTS.has(page.overwrite) ? page.overwrite : 302;

@@ -1,4 +1,4 @@
-import type { Scope } from '../config/registry';
+import { ConfSlot, type Scope } from '../config/registry';
 import type { HttpContext, OutHeaders } from './context';
 import type { TypesMap } from './mime';
 import type { ComplexValue } from './variables';
@@ -148,3 +148,10 @@ export interface Phases {
   header: HeaderFilter[];
   log: LogHandler[];
 }
+
+/** The core's slot (client_max_body_size, timeouts, ...): every level has one after the merge. */
+export const CORE = new ConfSlot<CoreLocConf, Partial<Record<keyof CoreLocConf, number>>>('core');
+/** The static module's slot (root/alias, index, types, try_files). */
+export const STATIC = new ConfSlot<StaticConf, Partial<StaticConf>>('static');
+/** error_page's slot. */
+export const ERROR_PAGE = new ConfSlot<ErrorPageConf>('error_page');

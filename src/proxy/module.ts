@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { ConfigError } from '../config/errors';
 import type { Directive } from '../config/parser';
-import { DirectiveSpec, Registry, Scope } from '../config/registry';
+import { ConfSlot, DirectiveSpec, Registry, Scope } from '../config/registry';
 import { parseCount, parseTime } from '../config/values';
 import type { Builder } from '../http/builder';
 import { LocationConf } from '../http/conf';
@@ -66,8 +66,10 @@ export function proxyState(b: Builder): ProxyState {
   return b.moduleState(NAME, () => new ProxyState());
 }
 
+const SLOT = new ConfSlot<ProxyLocConf, ProxyLevelConf>(NAME);
+
 function levelConf(scope: Scope): ProxyLevelConf {
-  return scope.conf<ProxyLevelConf>(NAME, () => ({}));
+  return SLOT.at(scope, () => ({}));
 }
 
 function timeSlot(field: 'connectTimeoutMs' | 'readTimeoutMs' | 'sendTimeoutMs') {
@@ -155,7 +157,7 @@ export function proxyModule(b: Builder): Module {
       const confDir = path.dirname(bb.confFile);
       for (const pass of state.passes) {
         const upstream = state.resolve(pass);
-        const conf = pass.loc.conf[NAME] as ProxyLocConf;
+        const conf = SLOT.get(pass.loc.conf);
         const tls = pass.url.tls ? bindUpstreamTls(conf.ssl, pass.url.host, confDir, tlsBindings, pass) : undefined;
         pass.loc.content = proxyPassHandler({ url: pass.url, upstream, conf, locationPrefix: pass.loc.name, pools, tls });
       }

@@ -2,7 +2,7 @@ import { IncomingMessage, STATUS_CODES } from 'node:http';
 import type { Dispatcher } from 'undici';
 import type { ContentHandler } from '../http/conf';
 import type { HttpContext, UpstreamAttempt } from '../http/context';
-import { type CoreLocConf } from '../http/conf';
+import { CORE } from '../http/conf';
 import { failRequest } from '../http/pipeline';
 import { endResponse, sendHeader } from '../http/respond';
 import { answer, interceptsUpstream, tryErrorPage } from '../http/answer';
@@ -81,7 +81,7 @@ export class ProxyRequest extends UpstreamWalk {
     super(r, p, hasRequestBody(r.req));
     this.headers = upstreamRequestHeaders(r, p.conf.headers);
     this.headSize = requestHeadSize(this.method, this.path, this.headers);
-    this.maxBodyBytes = (r.loc.conf.core as CoreLocConf).clientMaxBodySize;
+    this.maxBodyBytes = CORE.get(r.loc.conf).clientMaxBodySize;
   }
 
   /**

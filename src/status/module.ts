@@ -1,7 +1,7 @@
 import { ApiNode, fromValue, isObjectNode, ReadCtx, resettable } from '../api/tree';
 import { ConfigError } from '../config/errors';
 import type { Directive } from '../config/parser';
-import type { Scope } from '../config/registry';
+import { ConfSlot, type Scope } from '../config/registry';
 import type { Builder } from '../http/builder';
 import { ContentHandler, locationOf, ServerConf } from '../http/conf';
 import type { HttpContext } from '../http/context';
@@ -19,6 +19,8 @@ import { emptySsl, emptyZone } from './snapshot';
 import { angieNode, connectionsNode, CountsOf, InstanceInfo, metricproxyNode, upstreamsNode, zonesNode } from './tree';
 
 const NAME = 'status';
+/** A location's status_zone. */
+const SLOT = new ConfSlot<string>(NAME);
 
 /** Load-wide state: zone names as declared, then (postconfiguration) the recorder and its board. */
 class StatusState {
@@ -48,7 +50,7 @@ function setStatusZone(state: StatusState, d: Directive, scope: Scope): void {
     state.serverZones.add(name);
     return;
   }
-  scope.confs.set(NAME, name);
+  SLOT.set(scope, name);
   state.locationZones.add(name);
 }
 
@@ -113,7 +115,7 @@ export function statusModule(b: Builder): Module {
   const state = new StatusState();
   const counts: CountsOf = (ctx: ReadCtx) => ctx.use(NAME, () => state.board.read(ctx.now), () => undefined);
   const upstreams = () => proxyState(b).upstreams.values();
-  const locationZone = (r: HttpContext) => state.recorder.locationZones.get(r.loc.conf[NAME] as string);
+  const locationZone = (r: HttpContext) => state.recorder.locationZones.get(SLOT.of(r.loc.conf) as string);
   return {
     name: NAME,
     directives: [

@@ -2,7 +2,7 @@ import { fromValue, type ApiNode } from '../api/tree';
 import { locationOf } from '../http/conf';
 import { ConfigError } from '../config/errors';
 import type { Directive } from '../config/parser';
-import type { Scope } from '../config/registry';
+import { ConfSlot, type Scope } from '../config/registry';
 import type { Builder } from '../http/builder';
 import type { HttpContext } from '../http/context';
 import { answer } from '../http/answer';
@@ -20,6 +20,8 @@ import { isActive } from './record';
 import { ThrottleZone } from './zone-runtime';
 
 const NAME = 'throttle';
+/** A level's `throttle` (zone and key), inherited whole. */
+const SLOT = new ConfSlot<{ use?: ThrottleUse }>(NAME);
 const CHECKED = 'throttle_checked';
 const HELD = 'throttle_held';
 const RETRY_AFTER = 'throttle_retry_after';
@@ -47,7 +49,7 @@ function declareZone(st: ThrottleState, d: Directive): void {
 
 function addUse(b: Builder, st: ThrottleState, d: Directive, scope: Scope): void {
   const use: ThrottleUse = { zoneName: d.args[0], key: ComplexValue.compile(d.args[1], b.variables, d.file, d.line), file: d.file, line: d.line };
-  scope.conf<{ use?: ThrottleUse }>(NAME, () => ({})).use = use;
+  SLOT.at(scope, () => ({})).use = use;
   st.uses.push(use);
 }
 
@@ -105,7 +107,7 @@ export function throttleModule(b: Builder): Module {
   const apis: Array<() => void> = [];
   const releaseLater = (held: HeldSlot[]) => st.space.enqueue({ decide: (tx) => release(tx, held, process.pid), fallback: undefined, act: () => undefined });
   const onAccess = (r: HttpContext): boolean => {
-    const use = (r.loc.conf[NAME] as { use?: ThrottleUse } | undefined)?.use;
+    const use = SLOT.of(r.loc.conf)?.use;
     if (use?.zone === undefined || r.moduleCtx[CHECKED] !== undefined) return false;
     r.moduleCtx[CHECKED] = true;
     const key = use.key.eval(r);

@@ -5,7 +5,7 @@ import { Scope } from '../../config/registry';
 import { parseCount, parseSize, parseTime } from '../../config/values';
 import type { Module } from '../module';
 import type { Builder } from '../builder';
-import { CORE_DEFAULTS, CoreLocConf, LocationConf, LocationModifier, serverOf, ServerConf } from '../conf';
+import { CORE, CORE_DEFAULTS, CoreLocConf, LocationConf, LocationModifier, serverOf, ServerConf } from '../conf';
 import { nestedPrefixOk } from '../locations';
 import { parseServerName } from '../servers';
 import { defineNamedCaptures } from '../variables';
@@ -104,7 +104,7 @@ function sizeSlot(field: 'clientMaxBodySize') {
   return (d: Directive, scope: Scope): void => {
     const v = parseSize(d.args[0]);
     if (v === undefined) throw new ConfigError(`"${d.name}" directive invalid value`);
-    scope.conf('core', () => ({}) as Record<string, number>)[field] = v;
+    CORE.at(scope, () => ({}))[field] = v;
   };
 }
 
@@ -113,7 +113,7 @@ function headerBuffers(d: Directive, scope: Scope): void {
   const count = parseCount(d.args[0]);
   const size = parseSize(d.args[1]);
   if (count === undefined || count === 0 || size === undefined || size === 0) throw new ConfigError(`invalid value "${d.args.join(' ')}"`);
-  scope.conf('core', () => ({}) as Record<string, number>).maxHeaderBytes = count * size;
+  CORE.at(scope, () => ({})).maxHeaderBytes = count * size;
 }
 
 /** A time slot of the core conf; 0 is refused where it would mean "no limit" to Node but "at once" to nginx. */
@@ -121,7 +121,7 @@ function timeSlot(field: 'keepaliveTimeoutMs' | 'clientHeaderTimeoutMs', allowZe
   return (d: Directive, scope: Scope): void => {
     const v = parseTime(d.args[0]);
     if (v === undefined || (v === 0 && !allowZero)) throw new ConfigError(`"${d.name}" directive invalid value`);
-    scope.conf('core', () => ({}) as Record<string, number>)[field] = v;
+    CORE.at(scope, () => ({}))[field] = v;
   };
 }
 
@@ -186,7 +186,7 @@ export function coreHttpModule(b: Builder): Module {
     postconfiguration(bb: Builder) {
       for (const s of bb.servers) {
         if (s.listens.length === 0) s.listens.push({ host: '', port: 80, defaultServer: false, file: s.file, line: s.line });
-        const core = s.root.conf.core as CoreLocConf;
+        const core = CORE.get(s.root.conf);
         s.keepaliveTimeoutMs = core.keepaliveTimeoutMs;
         s.clientHeaderTimeoutMs = core.clientHeaderTimeoutMs;
         s.maxHeaderBytes = core.maxHeaderBytes;

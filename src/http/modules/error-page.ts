@@ -4,7 +4,7 @@ import type { Scope } from '../../config/registry';
 import type { Module } from '../module';
 import type { Builder } from '../builder';
 import type { HttpContext, OutHeaders } from '../context';
-import type { ErrorPage, ErrorPageConf } from '../conf';
+import { ERROR_PAGE, type ErrorPage, type ErrorPageConf } from '../conf';
 import { ComplexValue } from '../variables';
 
 function parseCode(text: string): number {
@@ -30,7 +30,7 @@ function compileErrorPage(d: Directive, b: Builder): ErrorPage {
 }
 
 function confOf(scope: Scope): ErrorPageConf {
-  return scope.conf<ErrorPageConf>('error_page', () => ({}));
+  return ERROR_PAGE.at(scope, () => ({}));
 }
 
 function onOff(d: Directive): boolean {

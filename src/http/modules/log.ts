@@ -1,4 +1,5 @@
 import { ConfigError } from '../../config/errors';
+import { ConfSlot } from '../../config/registry';
 import type { Module } from '../module';
 import { accessLogFiles, LogFile } from '../access-log-file';
 import type { Builder } from '../builder';
@@ -16,6 +17,8 @@ interface AccessLog {
   file: LogFile;
   format: LogFormat;
 }
+/** access_log's slot: a level's logs, or `off`. */
+const LOGS = new ConfSlot<AccessLog[] | 'off'>('log');
 
 const COMBINED =
   '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent"';
@@ -73,10 +76,10 @@ export function logModule(b: Builder): Module {
       {
         name: 'access_log', contexts: ['http', 'server', 'location'], args: '1+',
         set: (d, scope) => {
-          const list = scope.conf<AccessLog[] | 'off'>('log', () => []);
+          const list = LOGS.at(scope, () => []);
           if (d.args[0] === 'off') {
             if (d.args.length > 1) throw new ConfigError(`invalid parameter "${d.args[1]}"`);
-            scope.confs.set('log', 'off');
+            LOGS.set(scope, 'off');
             return;
           }
           if (list === 'off') throw new ConfigError('"access_log off" is mixed with other access_log directives');
@@ -90,7 +93,7 @@ export function logModule(b: Builder): Module {
     merge: (parent, child) => child ?? parent,
     postconfiguration(bb) {
       bb.phases.log.push((r) => {
-        const logs = r.loc?.conf.log as AccessLog[] | 'off' | undefined;
+        const logs = LOGS.of(r.loc?.conf);
         if (logs === undefined || logs === 'off') return;
         for (const l of logs) l.file.write(render(l.format, r));
       });

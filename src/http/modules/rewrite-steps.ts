@@ -8,7 +8,7 @@ import type { HttpContext } from '../context';
 import { compileRegex } from '../../config/regex';
 import { logRequest } from '../error-log';
 import { compileCondition } from './if-condition';
-import { addStep, Flow, RewriteConf, runSteps, Step } from './rewrite';
+import { addStep, Flow, REWRITE, runSteps, Step } from './rewrite';
 import { answer } from '../answer';
 import { ComplexValue, defineNamedCaptures } from '../variables';
 
@@ -16,7 +16,7 @@ const FLAGS = ['last', 'break', 'redirect', 'permanent'];
 
 /** Whether `rewrite_log on` holds where the request is. */
 function rewriteLogOn(r: HttpContext): boolean {
-  return (r.loc.conf.rewrite as RewriteConf | undefined)?.log === true;
+  return REWRITE.of(r.loc.conf)?.log === true;
 }
 
 /** The new $args: the replacement's own first, then (unless it ended in `?`) the request's. */
@@ -86,7 +86,7 @@ function openIf(d: Directive, scope: Scope, b: Builder): Scope {
   addStep(scope, (r) => {
     if (!condition(r)) return Flow.next;
     r.loc = ifLoc;
-    return runSteps(ifLoc.conf.rewrite as RewriteConf | undefined, r);
+    return runSteps(REWRITE.of(ifLoc.conf), r);
   });
   return child;
 }
@@ -95,7 +95,7 @@ function setFlag(field: 'log' | 'uninitializedWarn') {
   return (d: Directive, scope: Scope): void => {
     const v = d.args[0];
     if (v !== 'on' && v !== 'off') throw new ConfigError(`invalid value "${v}" in "${d.name}" directive, it must be "on" or "off"`);
-    scope.conf<RewriteConf>('rewrite', () => ({ steps: [] }))[field] = v === 'on';
+    REWRITE.at(scope, () => ({ steps: [] }))[field] = v === 'on';
   };
 }
 

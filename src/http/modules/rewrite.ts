@@ -1,6 +1,6 @@
 import { ConfigError } from '../../config/errors';
 import type { Directive } from '../../config/parser';
-import type { Scope } from '../../config/registry';
+import { ConfSlot, type Scope } from '../../config/registry';
 import type { Module } from '../module';
 import type { Builder } from '../builder';
 import type { HttpContext } from '../context';
@@ -24,6 +24,8 @@ export interface RewriteConf {
   /** uninitialized_variable_warn: a `set` variable read before it was set is a [warn] line (inherited, default on). */
   uninitializedWarn?: boolean;
 }
+/** The rewrite module's slot: its steps and switches per level. */
+export const REWRITE = new ConfSlot<RewriteConf>('rewrite');
 
 
 function compileReturn(d: Directive, b: Builder): Step {
@@ -56,7 +58,7 @@ function warnUninitialized(def: VariableDef): VariableDef {
   const get = def.get;
   def.get = (r) => {
     const v = get(r);
-    if (v === undefined && (r.loc.conf.rewrite as RewriteConf | undefined)?.uninitializedWarn !== false) {
+    if (v === undefined && REWRITE.of(r.loc.conf)?.uninitializedWarn !== false) {
       logRequest(r, 'warn', `using uninitialized "${def.name}" variable`);
     }
     return v;
@@ -80,7 +82,7 @@ function compileSet(d: Directive, b: Builder): Step {
 }
 
 export function addStep(scope: Scope, step: Step): void {
-  scope.conf<RewriteConf>('rewrite', () => ({ steps: [] })).steps.push(step);
+  REWRITE.at(scope, () => ({ steps: [] })).steps.push(step);
 }
 
 /** Runs steps until one answers, breaks or asks for a new location search. */
@@ -97,7 +99,7 @@ export function runSteps(conf: RewriteConf | undefined, r: HttpContext): Flow {
 function locationRewrite(r: HttpContext): boolean {
   if (r.loc === r.server.root) return false;
   r.moduleCtx.uriChanged = false;
-  const flow = runSteps(r.loc.conf.rewrite as RewriteConf | undefined, r);
+  const flow = runSteps(REWRITE.of(r.loc.conf), r);
   if (flow === Flow.answered) return true;
   if (flow === Flow.break || (flow === Flow.next && r.moduleCtx.uriChanged !== true)) return false;
   researchLocation(r);
@@ -124,7 +126,7 @@ export function rewriteModule(b: Builder): Module {
       return { steps: c?.steps ?? [], log: c?.log ?? p?.log ?? false, uninitializedWarn: c?.uninitializedWarn ?? p?.uninitializedWarn ?? true };
     },
     postconfiguration(bb) {
-      bb.phases.serverRewrite.push((r) => runSteps(r.server.root.conf.rewrite as RewriteConf | undefined, r) === Flow.answered);
+      bb.phases.serverRewrite.push((r) => runSteps(REWRITE.of(r.server.root.conf), r) === Flow.answered);
       bb.phases.rewrite.push(locationRewrite);
     },
   };

@@ -3,7 +3,7 @@ import type { Directive } from '../../config/parser';
 import type { Scope } from '../../config/registry';
 import type { Module } from '../module';
 import type { Builder } from '../builder';
-import { LocationConf, StaticConf } from '../conf';
+import { LocationConf, STATIC, StaticConf } from '../conf';
 import type { HttpContext } from '../context';
 import { DEFAULT_TYPES, parseTypes } from '../mime';
 import { staticHandler } from './static-files';
@@ -13,7 +13,7 @@ import { ComplexValue } from '../variables';
 type StaticLevel = Partial<StaticConf>;
 
 function levelOf(scope: Scope): StaticLevel {
-  return scope.conf<StaticLevel>('static', () => ({}));
+  return STATIC.at(scope, () => ({}));
 }
 
 function setRoot(d: Directive, scope: Scope, b: Builder): void {
@@ -82,5 +82,5 @@ export function staticModule(b: Builder): Module {
 }
 
 export function staticConf(r: HttpContext): StaticConf {
-  return r.loc.conf.static as StaticConf;
+  return STATIC.get(r.loc.conf);
 }
