@@ -6,6 +6,7 @@ import type { Phases } from '../http/conf';
 import { ComplexValue, VariableRegistry } from '../http/variables';
 import { toBytes } from '../config/bytes';
 import { parseMetricSpec } from './modes';
+import type { MetricZone } from './engine';
 import { MIN_ZONE_SIZE, ZoneDef, ZoneMetric } from './zone';
 
 /** A stage's place in the request: registers its handler in its phase. */
@@ -25,7 +26,8 @@ export const STAGES: ReadonlyArray<{ name: string; phase: StagePhase }> = [
 
 /** One `metric NAME KEY[=VALUE] [on=STAGE]` as compiled at load. */
 export interface MetricDirective {
-  zone: string;
+  /** Bound at load: the update needs no lookup by zone name. */
+  zone: MetricZone;
   key: ComplexValue;
   value: ComplexValue;
   /** Index in STAGES. */
@@ -128,14 +130,15 @@ export function parseMetricComplexZone(d: Directive): ZoneDef {
  * `metric NAME KEY[=VALUE] [on=request|response|end]`: the argument is split
  * at its LAST `=` as written in the config; each side is a complex value.
  */
-export function parseMetric(d: Directive, zones: ReadonlyMap<string, ZoneDef>, vars: VariableRegistry): MetricDirective {
-  const zone = d.args[0];
-  if (!zones.has(zone)) throw new ConfigError(`unknown metric zone "${zone}"`);
+export function parseMetric(d: Directive, zones: ReadonlyMap<string, MetricZone>, vars: VariableRegistry): MetricDirective {
+  const name = d.args[0];
+  const zone = zones.get(name);
+  if (zone === undefined) throw new ConfigError(`unknown metric zone "${name}"`);
   const arg = d.args[1];
   const eq = arg.lastIndexOf('=');
   const keyText = eq < 0 ? arg : arg.slice(0, eq);
   const valueText = eq < 0 ? '' : arg.slice(eq + 1);
-  if (keyText === '') throw new ConfigError(`empty metric "${zone}" key`);
+  if (keyText === '') throw new ConfigError(`empty metric "${name}" key`);
   let stage = STAGES.length - 1;
   if (d.args[2] !== undefined) {
     const p = d.args[2];

@@ -1,9 +1,22 @@
 import type { Builder } from '../http/builder';
 import type { CommitQueue } from '../http/commit';
 import type { OpenedStore } from '../store/environment';
-import { MetricStore, MetricUpdate } from './store/lmdb-store';
+import { MetricStore, type BoundUpdate } from './store/lmdb-store';
+import type { ZoneWriter } from './store/zone-writer';
 import type { ZoneDef } from './zone';
 import { WarnOnChange } from '../http/log';
+
+/**
+ * A metric zone as the load binds it: `metric` directives and the
+ * `$metric_` setters hold it, and while a worker's store is attached it
+ * holds the zone's writer, so an update goes to its zone with no lookup by
+ * name.
+ */
+export class MetricZone {
+  writer: ZoneWriter | undefined;
+
+  constructor(readonly def: ZoneDef) {}
+}
 
 /**
  * The per-worker handle on the store. Config-time code holds the engine;
@@ -13,12 +26,22 @@ import { WarnOnChange } from '../http/log';
 export class MetricEngine {
   store: MetricStore | undefined;
   readonly zones = new Map<string, ZoneDef>();
+  /** The zones bound at load, by name (what directives and variables hold). */
+  readonly bound = new Map<string, MetricZone>();
   /** Updates recorded this loop turn, committed together by the commit queue. */
-  private pending: MetricUpdate[] = [];
+  private pending: BoundUpdate[] = [];
   private commits: CommitQueue | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
   /** Reported once per failure kind so a broken store cannot flood the error log. */
   private readonly failures = new WarnOnChange('metric store');
+
+  /** Declares a zone at load: its definition by name, and the binding its users hold. */
+  addZone(def: ZoneDef): MetricZone {
+    const zone = new MetricZone(def);
+    this.zones.set(def.name, def);
+    this.bound.set(def.name, zone);
+    return zone;
+  }
 
   /** Attaches the zones to the worker's open store (store/service.ts), even without zones: /status/store reports it. */
   open(at: OpenedStore, commits: CommitQueue): void {
@@ -26,6 +49,7 @@ export class MetricEngine {
       // Emitted with the level as the warning's type: the worker logs it at that level.
       log: (level, text) => process.emitWarning(text, level),
     });
+    for (const zone of this.bound.values()) zone.writer = this.store.writerOf(zone.def.name);
     this.commits = commits;
     commits.register(() => this.flush());
     // Readers hide keys past their ttl at once; the sweep gives their room back (at most once a second).
@@ -60,9 +84,10 @@ export class MetricEngine {
    * a reader) waits for, in one transaction with every other update recorded
    * until then; nothing waits longer than the commit queue's LATER_MS.
    */
-  record(zone: string, key: string, value: number): void {
-    if (this.store === undefined) return;
-    this.pending.push({ zone, key, value });
+  record(zone: MetricZone, key: string, value: number): void {
+    const writer = zone.writer;
+    if (writer === undefined) return;
+    this.pending.push({ writer, key, value });
     this.commits?.dirtyLater();
   }
 
@@ -76,7 +101,7 @@ export class MetricEngine {
     const batch = this.pending;
     if (batch.length === 0 || this.store === undefined) return;
     this.pending = [];
-    this.store.applyBatch(batch);
+    this.store.applyBound(batch);
   }
 
   keyText(zone: string, key: string, sub?: string): string | undefined {
@@ -94,6 +119,7 @@ export class MetricEngine {
   close(): void {
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     this.settle();
+    for (const zone of this.bound.values()) zone.writer = undefined;
     this.store = undefined;
   }
 

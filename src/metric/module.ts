@@ -42,14 +42,14 @@ function addZone(b: Builder, engine: MetricEngine, def: ZoneDef, directive: stri
   if (engine.zones.has(def.name)) throw new ConfigError(`${directive} "${def.name}" is already exists`);
   new Zone(def); // validates the whole definition now, so errors carry this directive's line
   b.slabs.declare(def.name, 'metric', def.size, metricSlabView(engine, def.name));
-  engine.zones.set(def.name, def);
+  const zone = engine.addZone(def);
   // Its records and its LRU index: two named databases.
   b.store.reserve(def.size, 2);
-  defineMetricVariables(b.variables, def, engine);
+  defineMetricVariables(b.variables, zone, engine);
 }
 
 function addMetric(engine: MetricEngine, b: Builder, d: Parameters<typeof parseMetric>[0], scope: Scope): void {
-  const m = parseMetric(d, engine.zones, b.variables);
+  const m = parseMetric(d, engine.bound, b.variables);
   SLOT.at(scope, () => STAGES.map(() => []))[m.stage].push(m);
 }
 

@@ -1,9 +1,9 @@
 import type { HttpContext } from '../http/context';
 import type { VariableRegistry } from '../http/variables';
 import { splitKeyValue } from './directives';
-import type { MetricEngine } from './engine';
+import type { MetricEngine, MetricZone } from './engine';
 import { parseMetricValue } from './strtod';
-import { acceptKey, cutKey, type ZoneDef } from './zone';
+import { acceptKey, cutKey } from './zone';
 
 /** What `$metric_NAME*` remember within one request, per zone: the key last set (Angie's vctx->key). */
 interface VarState {
@@ -26,7 +26,8 @@ function stateOf(r: HttpContext, zone: string): VarState {
  * As in Angie, every read looks the remembered key up in the zone: a key
  * never set, or not (or no longer) in the zone, reads as not found.
  */
-export function defineMetricVariables(vars: VariableRegistry, def: ZoneDef, engine: MetricEngine): void {
+export function defineMetricVariables(vars: VariableRegistry, bound: MetricZone, engine: MetricEngine): void {
+  const def = bound.def;
   const zone = def.name;
   const present = (s: string) => (s === '' ? undefined : s);
   vars.define(
@@ -40,7 +41,7 @@ export function defineMetricVariables(vars: VariableRegistry, def: ZoneDef, engi
       const { key, value } = splitKeyValue(text);
       const accepted = acceptKey(def, key);
       if (accepted === undefined) return;
-      engine.record(zone, accepted, parseMetricValue(value));
+      engine.record(bound, accepted, parseMetricValue(value));
       stateOf(r, zone).key = accepted;
     },
   );
@@ -58,7 +59,7 @@ export function defineMetricVariables(vars: VariableRegistry, def: ZoneDef, engi
     (r, value) => {
       const key = acceptKey(def, stateOf(r, zone).key);
       if (key === undefined) return;
-      engine.record(zone, key, parseMetricValue(value));
+      engine.record(bound, key, parseMetricValue(value));
     },
   );
   if (!def.complex) return;

@@ -45,6 +45,13 @@ export interface MetricUpdate {
   value: number;
 }
 
+/** An update bound at load to its zone's writer (MetricEngine's MetricZone): no lookup by name. */
+export interface BoundUpdate {
+  writer: ZoneWriter;
+  key: string;
+  value: number;
+}
+
 export interface StoreOptions {
   /** Clock for averages and windows; Date.now by default (comparable across processes). */
   now?: () => number;
@@ -109,6 +116,20 @@ export class MetricStore {
    * counted (see health.ts); it never throws.
    */
   applyBatch(updates: readonly MetricUpdate[]): void {
+    this.commitBatch(updates, (u) => this.zone(u.zone).writer);
+  }
+
+  /** As applyBatch, for updates bound to their zone's writer at load (the engine's). */
+  applyBound(updates: readonly BoundUpdate[]): void {
+    this.commitBatch(updates, (u) => u.writer);
+  }
+
+  /** The writer of zone `name`, for the engine to bind its zones to when it attaches. */
+  writerOf(name: string): ZoneWriter {
+    return this.zone(name).writer;
+  }
+
+  private commitBatch<U extends { key: string; value: number }>(updates: readonly U[], writerOf: (u: U) => ZoneWriter): void {
     if (updates.length === 0) return;
     const batch = ++this.batch;
     const nowMs = this.now();
@@ -118,7 +139,7 @@ export class MetricStore {
       // Abortable: a throw inside rolls the whole batch back.
       writeTxn(this.env, () => {
         for (const u of updates) {
-          const writer = this.zone(u.zone).writer;
+          const writer = writerOf(u);
           if (!this.touched.includes(writer)) this.touched.push(writer);
           writer.apply(batch, u.key, u.value, nowMs);
         }
