@@ -8,13 +8,16 @@ import { DIST, tempDir } from './lib.mjs';
 /** The compiled modules the cases use, from one build (two builds can be measured in one process). */
 function modulesOf(dist) {
   const load = (rel) => createRequire(path.join(dist, 'x.js'))(`./${rel}`);
+  // A module moved by a refactor: the first of its paths the build has (newest first).
+  const loadMoved = (...rels) => load(rels.find((rel) => fs.existsSync(path.join(dist, `${rel}.js`))) ?? rels[0]);
   return {
     ...load('metric/store/lmdb-store'),
     ...load('metric/engine'),
+    ...(fs.existsSync(path.join(dist, 'store/service.js')) ? load('store/service') : {}),
     ...load('http/commit'),
     ...load('metric/modes'),
     ...load('metric/zone'),
-    ...load('config/load'),
+    ...loadMoved('process/load', 'config/load'),
     ...load('http/context'),
     ...load('http/variables'),
     ...load('http/locations'),
@@ -55,20 +58,46 @@ function storeCases(m) {
   ];
 }
 
+/** A request's updates as the metric module records them: one engine.record per update (zones bound by bindAll). */
+function recordAll(engine, updates) {
+  for (const u of updates) engine.record(u.zone, u.key, u.value);
+}
+
+/**
+ * Updates with their zone as this build's engine.record takes it: the zone
+ * bound at load (MetricZone) since the engine binds zones, its name before.
+ * Done once per case, as the module binds its directives once per load.
+ */
+function bindAll(engine, updates) {
+  return engine.bound === undefined ? updates : updates.map((u) => ({ ...u, zone: engine.bound.get(u.zone) }));
+}
+
 function engineWith(m, zones) {
   const dir = tempDir('micro-engine');
   const engine = new m.MetricEngine();
-  for (const z of zones) engine.zones.set(z.name, z);
+  for (const z of zones) {
+    if (engine.addZone === undefined) engine.zones.set(z.name, z);
+    else engine.addZone(z);
+  }
   const commits = new m.CommitQueue();
-  engine.open(dir, commits);
-  return { engine, commits, close: async () => (await engine.close(), fs.rmSync(dir, { recursive: true, force: true })) };
+  // Since the store became a core service (store/service.ts) the engine attaches to an open one.
+  const service = m.StoreService === undefined ? undefined : new m.StoreService();
+  if (service === undefined) engine.open(dir, commits);
+  else {
+    for (const z of zones) service.reserve(z.size, 2);
+    service.open(dir);
+    engine.open(service.current, commits);
+  }
+  const close = async () => (await engine.close(), await service?.close(), fs.rmSync(dir, { recursive: true, force: true }));
+  return { engine, commits, close };
 }
 
 /** Group commit: `perTurn` requests record their updates, then one commit (per request, so ops = perTurn). */
 function engineCases(m) {
   const { engine, commits, close } = engineWith(m, fourZones(m));
+  const oneRequest = bindAll(engine, ONE_REQUEST);
   const turn = (perTurn) => () => {
-    for (let i = 0; i < perTurn; i++) engine.apply(ONE_REQUEST);
+    for (let i = 0; i < perTurn; i++) recordAll(engine, oneRequest);
     commits.flushNow();
   };
   return [
@@ -84,10 +113,10 @@ function keyCountCases(m) {
   engine.store.applyBatch(Array.from({ length: 100_000 }, (_, i) => ({ zone: 'wide', key: `/k/${i}`, value: 1 })));
   const randomTurns = (keys) => {
     const update = () => ({ zone: 'wide', key: `/k/${Math.floor(Math.random() * keys)}`, value: 1 });
-    const turns = Array.from({ length: 256 }, () => Array.from({ length: 16 }, update));
+    const turns = Array.from({ length: 256 }, () => bindAll(engine, Array.from({ length: 16 }, update)));
     let i = 0;
     return () => {
-      engine.apply(turns[i++ & 255]);
+      recordAll(engine, turns[i++ & 255]);
       commits.flushNow();
     };
   };
@@ -212,11 +241,12 @@ function fourOfModeCases(m) {
   const engines = [['histogram', HISTOGRAM_7], ['quantile', QUANTILE_3]].map(([label, modeArgs]) => {
     const names = ['a', 'b', 'c', 'd'];
     const { engine, commits, close } = engineWith(m, names.map((n) => zoneDef(m, n, 8 << 20, modeArgs)));
+    const zones = bindAll(engine, names.map((zone) => ({ zone }))).map((u) => u.zone);
     let i = 0;
     const run = () => {
       for (let r = 0; r < 16; r++) {
         const value = LATENCIES[i++ & 4095];
-        engine.apply(names.map((zone) => ({ zone, key: `/api/route${i & 7}`, value })));
+        recordAll(engine, zones.map((zone) => ({ zone, key: `/api/route${i & 7}`, value })));
       }
       commits.flushNow();
     };

@@ -14,7 +14,7 @@ const require = createRequire(import.meta.url);
 const dist = (p) => require(path.join(path.dirname(new URL(import.meta.url).pathname), '../dist', p));
 const { MetricStore } = dist('metric/store/lmdb-store.js');
 const { parseMetricZone } = dist('metric/directives.js');
-const { KvDatabase } = dist('metric/store/kv.js');
+const { KvDatabase } = dist('store/kv.js');
 const { ThrottleRecords } = dist('throttle/record.js');
 const { Sampler } = dist('throttle/sampler.js');
 

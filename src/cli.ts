@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Command } from 'commander';
 import { ConfigError, renderWarning } from './config/errors';
-import { loadConfig } from './config/load';
+import { loadConfig } from './process/load';
 import { openLogFiles } from './process/log-files';
 import { Master } from './process/master';
 import { WORKER_ENV_KEY, WorkerEnv } from './process/messages';

@@ -1,4 +1,4 @@
-import { fromBytes } from '../http/variables';
+import { fromBytes } from '../config/bytes';
 import { keyText } from './key-text';
 import { ByteSink, runNow, Slice, Sliced, UNSLICED } from './slices';
 import { ApiLeaf, ApiNode, ApiObjectNode, childIterator, isObjectNode, ReadCtx } from './tree';

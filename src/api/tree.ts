@@ -5,11 +5,21 @@
  * A node is a leaf value or an object node that lists its children lazily,
  * so reading one key of a 100,000-key zone never materialises the zone.
  */
-import type { HttpContext } from '../http/context';
 import { runSliced, Slice, Sliced } from './slices';
 
 export type ApiLeaf = number | string | boolean | null;
 export type ApiNode = ApiLeaf | ApiObjectNode;
+
+/**
+ * What the tree sees of the request it answers: its query (`?updated=on`)
+ * and whether its client is still there. The HTTP request satisfies it; the
+ * tree knows nothing else of HTTP.
+ */
+export interface ApiRequest {
+  readonly args: string;
+  readonly res: { readonly destroyed: boolean };
+  readonly req: { readonly socket: { readonly destroyed: boolean } };
+}
 
 /** Per-response read state: a consistent snapshot (one LMDB read txn), closed after the response. */
 export class ReadCtx {
@@ -17,7 +27,7 @@ export class ReadCtx {
   readonly now = Date.now();
 
   /** The request being answered, for nodes that show something of it (`/status/angie/address`). */
-  constructor(readonly request?: HttpContext) {}
+  constructor(readonly request?: ApiRequest) {}
 
   use<T>(key: string, open: () => T, close: (v: T) => void): T {
     const r = this.resources.get(key);
@@ -42,7 +52,7 @@ const SLICE_MS = 4;
  * closed afterwards whatever happens. Undefined when the client went away
  * before it was done: the work stops at the next slice.
  */
-export async function readInSlices<T>(r: HttpContext, read: (ctx: ReadCtx, slice: Slice) => Sliced<T>): Promise<T | undefined> {
+export async function readInSlices<T>(r: ApiRequest, read: (ctx: ReadCtx, slice: Slice) => Sliced<T>): Promise<T | undefined> {
   const ctx = new ReadCtx(r);
   const slice = new Slice(SLICE_MS);
   try {
@@ -142,9 +152,15 @@ export function fromValue(v: unknown): ApiNode {
 export class ApiTree {
   readonly root = new StaticObject();
 
+  /**
+   * Mounts a node at PATH (under /status/), making the objects on the way.
+   * A path that is already there is refused, as Angie refuses it: two
+   * modules must not answer one path (nor one hide the other's subtree).
+   */
   mount(path: string, node: ApiNode | ((ctx: ReadCtx) => ApiNode)): void {
     const segs = path.split('/').filter((s) => s !== '');
     if (segs[0] !== 'status') throw new Error(`API mount outside /status: ${path}`);
+    const taken = (): Error => new Error(`api path "${path}" already exists`);
     let cur = this.root;
     for (const seg of segs.slice(1, -1)) {
       const existing = cur.get(seg, new ReadCtx());
@@ -152,10 +168,13 @@ export class ApiTree {
         cur = existing;
         continue;
       }
+      if (existing !== undefined) throw taken();
       const next = new StaticObject();
       cur.set(seg, next);
       cur = next;
     }
-    cur.set(segs[segs.length - 1], node);
+    const last = segs[segs.length - 1];
+    if (cur.has(last)) throw taken();
+    cur.set(last, node);
   }
 }

@@ -1,5 +1,5 @@
 import * as v8 from 'node:v8';
-import { toBytes } from '../http/variables';
+import { toBytes } from './bytes';
 import { ConfigError } from './errors';
 
 let engineBounded = false;

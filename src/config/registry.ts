@@ -51,6 +51,36 @@ export class Scope {
   }
 }
 
+/**
+ * A module's conf slot, typed once where the module declares it (nginx's
+ * ngx_http_get_module_loc_conf): a scope's conf during the walk (`Level`)
+ * and a level's merged conf (`T`, what the module's merge makes of it) are
+ * read through it, with no cast at each use.
+ */
+export class ConfSlot<T, Level = T> {
+  constructor(readonly module: string) {}
+
+  /** The slot at `scope` during the walk, created on first use. */
+  at(scope: Scope, create: () => Level): Level {
+    return scope.conf<Level>(this.module, create);
+  }
+
+  /** Sets the slot at `scope` during the walk. */
+  set(scope: Scope, value: Level): void {
+    scope.confs.set(this.module, value);
+  }
+
+  /** A level's merged conf (LocationConf.conf); undefined where the module left none. */
+  of(confs: Readonly<Record<string, unknown>> | undefined): T | undefined {
+    return confs?.[this.module] as T | undefined;
+  }
+
+  /** As `of`, for a module whose merge gives every level a conf. */
+  get(confs: Readonly<Record<string, unknown>>): T {
+    return confs[this.module] as T;
+  }
+}
+
 /** nginx directives that are safe to ignore: they load with a [warn]. */
 const HARMLESS = new Set([
   'sendfile', 'tcp_nopush', 'tcp_nodelay', 'types_hash_max_size', 'types_hash_bucket_size',

@@ -1,12 +1,13 @@
-import { apiLocations, locationOf, noCacheHeaders } from '../api/module';
+import { apiLocations } from '../http/modules/api';
+import { locationOf } from '../http/conf';
 import { ConfigError } from '../config/errors';
 import type { Directive } from '../config/parser';
 import type { Scope } from '../config/registry';
 import type { Builder } from '../http/builder';
 import type { ContentHandler, LocationConf } from '../http/conf';
 import { sendResponse } from '../http/respond';
-import { answer } from '../http/rewrite-module';
-import type { Module } from '../module';
+import { answer, noCacheHeaders } from '../http/answer';
+import type { Module } from '../http/module';
 import { consoleAssets, consoleHtml } from './assets';
 
 interface ConsoleUse {

@@ -1,7 +1,9 @@
 import type { ConfigWarning } from '../config/errors';
 import { Registry, Scope } from '../config/registry';
-import type { Module } from '../module';
+import type { Module } from './module';
 import { ApiTree } from '../api/tree';
+import { SlabZones } from '../store/slabs';
+import { StoreService } from '../store/service';
 import { CommitQueue } from './commit';
 import type { LocationConf, Phases, ServerConf } from './conf';
 import { VariableRegistry } from './variables';
@@ -19,11 +21,8 @@ export interface MainConf {
   workerShutdownTimeoutMs: number;
 }
 
-/** Per-worker start-up work (open the store, start timers), run before listening. */
 /** How a client's TLS handshake ended: Angie's server zone `ssl` counters (a reuse is also handshaked). */
 export type HandshakeOutcome = 'handshaked' | 'reused' | 'timedout' | 'failed';
-
-export type WorkerInit = (rt: import('./runtime').Runtime) => void | Promise<void>;
 
 /**
  * The mutable side of a config load. Modules write into it during the
@@ -45,7 +44,6 @@ export class Builder {
     workerConnections: 512,
     workerShutdownTimeoutMs: 0,
   };
-  readonly workerInits: WorkerInit[] = [];
   /** Called with every client connection a worker accepts (status counters). */
   readonly connectionHooks: Array<(socket: import('node:net').Socket) => void> = [];
   /** Locations serving a module's operator API (kind `throttle`: a throttle zone's), for the console to link to. */
@@ -54,6 +52,10 @@ export class Builder {
   readonly handshakeHooks: Array<(server: ServerConf, outcome: HandshakeOutcome) => void> = [];
   readonly commits = new CommitQueue();
   readonly api = new ApiTree();
+  /** The store (one LMDB environment per worker) its users share: metric zones, status records, limit zones. */
+  readonly store = new StoreService();
+  /** The shared-memory zones listed under /status/slabs. */
+  readonly slabs = new SlabZones();
   /** Module-owned load-wide state (zones, upstreams, templates), by module name. */
   private readonly state = new Map<string, unknown>();
 

@@ -1,5 +1,59 @@
-import type { Scope } from '../config/registry';
+import { ConfSlot, type Scope } from '../config/registry';
 import type { HttpContext, OutHeaders } from './context';
+import type { TypesMap } from './mime';
+import type { ComplexValue } from './variables';
+
+/**
+ * The location-level confs of the core, with their defaults in one place:
+ * the core module fills them (client_max_body_size, timeouts, root, types,
+ * error_page...), the core and the other modules read them.
+ */
+export interface CoreLocConf {
+  clientMaxBodySize: number;
+  keepaliveTimeoutMs: number;
+  clientHeaderTimeoutMs: number;
+  maxHeaderBytes: number;
+}
+
+export const CORE_DEFAULTS: Readonly<CoreLocConf> = {
+  clientMaxBodySize: 1024 * 1024,
+  keepaliveTimeoutMs: 75_000,
+  clientHeaderTimeoutMs: 60_000,
+  maxHeaderBytes: 16 * 1024,
+};
+
+/** `alias` keeps how much of the URI it replaces: the prefix location's name, or all of it (regex). */
+export interface Alias {
+  path: ComplexValue;
+  strip: number | 'all';
+}
+
+/** root, alias, index, try_files, types, default_type (the static module's slot). */
+export interface StaticConf {
+  root: ComplexValue;
+  alias: Alias | undefined;
+  index: ComplexValue[];
+  /** try_files: not inherited, as in nginx. */
+  tryFiles: ComplexValue[] | undefined;
+  types: TypesMap;
+  defaultType: string;
+}
+
+/** One `error_page CODE... [=[RESPONSE]] TARGET`. */
+export interface ErrorPage {
+  codes: Set<number>;
+  /** `=CODE`: that status; `=`: the redirected response's own; undefined: the original error's. */
+  overwrite: number | 'response' | undefined;
+  target: ComplexValue;
+}
+
+/** error_page, recursive_error_pages, proxy_intercept_errors (the error_page module's slot). */
+export interface ErrorPageConf {
+  pages?: ErrorPage[];
+  recursive?: boolean;
+  /** proxy_intercept_errors: upstream answers >= 300 with an error_page go through it. */
+  intercept?: boolean;
+}
 
 export interface ListenConf {
   host: string; // '' = all addresses
@@ -50,12 +104,11 @@ export class ServerConf {
   root!: LocationConf;
   readonly locations: LocationConf[] = [];
   readonly named = new Map<string, LocationConf>();
-  keepaliveTimeoutMs = 75_000;
+  keepaliveTimeoutMs = CORE_DEFAULTS.keepaliveTimeoutMs;
   /** client_header_timeout: the whole request head must arrive within it (slow clients are cut). */
-  clientHeaderTimeoutMs = 60_000;
+  clientHeaderTimeoutMs = CORE_DEFAULTS.clientHeaderTimeoutMs;
   /** Bytes the whole request head may take (Node's parser limits the head, not each line as nginx does). */
-  maxHeaderBytes = 16 * 1024;
-  clientMaxBodySize = 1024 * 1024;
+  maxHeaderBytes = CORE_DEFAULTS.maxHeaderBytes;
   statusZone?: string;
   /** The server's TLS settings (certificates, protocols) when it listens with `ssl`. */
   tls?: import('node:tls').SecureContextOptions;
@@ -67,6 +120,18 @@ export class ServerConf {
     readonly file: string,
     readonly line: number,
   ) {}
+}
+
+/** The server a server- or location-context directive stands in. */
+export function serverOf(scope: Scope): ServerConf {
+  for (let s: Scope | undefined = scope; s; s = s.parent) if (s.owner instanceof ServerConf) return s.owner;
+  throw new Error('no server scope');
+}
+
+/** The location a location-context directive stands in. */
+export function locationOf(scope: Scope): LocationConf {
+  if (!(scope.owner instanceof LocationConf)) throw new Error('location scope without its LocationConf');
+  return scope.owner;
 }
 
 export type HeaderFilter = (r: HttpContext, headers: OutHeaders) => void;
@@ -83,3 +148,10 @@ export interface Phases {
   header: HeaderFilter[];
   log: LogHandler[];
 }
+
+/** The core's slot (client_max_body_size, timeouts, ...): every level has one after the merge. */
+export const CORE = new ConfSlot<CoreLocConf, Partial<Record<keyof CoreLocConf, number>>>('core');
+/** The static module's slot (root/alias, index, types, try_files). */
+export const STATIC = new ConfSlot<StaticConf, Partial<StaticConf>>('static');
+/** error_page's slot. */
+export const ERROR_PAGE = new ConfSlot<ErrorPageConf>('error_page');

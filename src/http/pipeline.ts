@@ -3,9 +3,9 @@ import type { Socket } from 'node:net';
 import { HttpContext } from './context';
 import { finishRequest } from './finish';
 import type { ContentHandler, LocationConf } from './conf';
-import type { CoreLocConf } from './core-module';
+import { CORE } from './conf';
 import { findLocation } from './locations';
-import { answer } from './rewrite-module';
+import { answer } from './answer';
 import type { Runtime } from './runtime';
 import { requestHost } from './request-host';
 import type { ListenGroup } from './servers';
@@ -33,7 +33,7 @@ function targetPath(url: string): string {
 }
 
 function bodyTooLarge(r: HttpContext): boolean {
-  const max = (r.loc.conf.core as CoreLocConf).clientMaxBodySize;
+  const max = CORE.get(r.loc.conf).clientMaxBodySize;
   const len = r.req.headers['content-length'];
   return max > 0 && len !== undefined && Number(len) > max;
 }

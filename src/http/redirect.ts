@@ -2,7 +2,7 @@ import type { LocationConf } from './conf';
 import type { HttpContext } from './context';
 import { logRequest } from './error-log';
 import { runFromFindLocation, runFromRewrite, runFromServerRewrite } from './pipeline';
-import { answer } from './rewrite-module';
+import { answer } from './answer';
 
 /** nginx's NGX_HTTP_MAX_URI_CHANGES: ten URI changes, the eleventh is a 500. */
 const MAX_URI_CHANGES = 10;

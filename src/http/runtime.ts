@@ -1,10 +1,12 @@
 import { ConfigError } from '../config/errors';
-import { ErrorLog } from '../process/log';
+import { ErrorLog } from './log';
 import type { ApiTree } from '../api/tree';
-import type { Builder, MainConf, WorkerInit } from './builder';
+import type { StoreService } from '../store/service';
+import type { Builder, MainConf } from './builder';
+import type { Module } from './module';
 import type { CommitQueue } from './commit';
 import type { Phases, ServerConf } from './conf';
-import { LogFile, logFiles } from './log-module';
+import { accessLogFiles, type LogFile } from './access-log-file';
 import { ListenGroup, listenKey } from './servers';
 import type { VariableRegistry } from './variables';
 
@@ -18,8 +20,11 @@ export class Runtime {
   readonly servers: readonly ServerConf[];
   readonly listens: ReadonlyMap<string, ListenGroup>;
   readonly api: ApiTree;
+  /** The worker's store, opened before the modules' worker init and closed after the shutdown hooks. */
+  readonly store: StoreService;
   readonly variables: VariableRegistry;
-  readonly workerInits: readonly WorkerInit[];
+  /** The load's modules, in list order: their initWorker/exitWorker slots run in the worker. */
+  readonly modules: readonly Module[];
   readonly connectionHooks: Builder['connectionHooks'];
   readonly handshakeHooks: Builder['handshakeHooks'];
   /** Group commit of shared-store writes, once per event-loop turn. */
@@ -34,8 +39,6 @@ export class Runtime {
   loadTime = new Date();
   /** TLS session ticket keys shared by this load's workers (undefined: Node's own, this process only). */
   tlsTicketKeys: Buffer | undefined;
-  /** Hooks run when the worker stops (close the store, flush logs). */
-  readonly shutdownHooks: Array<() => void | Promise<void>> = [];
 
   /** A path from the config, relative to the prefix (nginx's rule). */
   resolve(p: string): string {
@@ -47,12 +50,13 @@ export class Runtime {
     this.phases = b.phases;
     this.servers = b.servers;
     this.api = b.api;
+    this.store = b.store;
     this.variables = b.variables;
-    this.workerInits = b.workerInits;
+    this.modules = b.modules;
     this.connectionHooks = b.connectionHooks;
     this.handshakeHooks = b.handshakeHooks;
     this.commits = b.commits;
-    this.logFiles = logFiles(b);
+    this.logFiles = [...accessLogFiles(b).values()];
     this.prefix = b.prefix;
     this.confFile = b.confFile;
     this.errorLog = new ErrorLog(this.resolve(b.main.errorLog), b.main.errorLogLevel);

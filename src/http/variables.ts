@@ -1,3 +1,4 @@
+import { toBytes } from '../config/bytes';
 import { ConfigError } from '../config/errors';
 import type { HttpContext } from './context';
 
@@ -76,14 +77,12 @@ export class VariableRegistry {
 
 type Part = string | VariableDef;
 
-/** Config text is UTF-8; request-time strings are latin1 byte strings (one char per byte, as nginx sees them). */
-export function toBytes(text: string): string {
-  return /^[\x00-\x7f]*$/.test(text) ? text : Buffer.from(text, 'utf8').toString('latin1');
-}
-
-/** The inverse, for showing byte strings to people (invalid UTF-8 becomes U+FFFD). */
-export function fromBytes(bytes: string): string {
-  return /^[\x00-\x7f]*$/.test(bytes) ? bytes : Buffer.from(bytes, 'latin1').toString('utf8');
+/** Named groups `(?<name>...)` become variables, as nginx's named captures do. */
+export function defineNamedCaptures(re: RegExp, variables: VariableRegistry): void {
+  for (const m of re.source.matchAll(/\(\?<([A-Za-z_][A-Za-z0-9_]*)>/g)) {
+    const g = m[1];
+    variables.define(g, (r) => r.namedCaptures?.[g]);
+  }
 }
 
 /**

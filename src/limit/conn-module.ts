@@ -1,11 +1,11 @@
 import { ConfigError } from '../config/errors';
 import type { Directive } from '../config/parser';
-import type { Scope } from '../config/registry';
+import { ConfSlot, type Scope } from '../config/registry';
 import type { Builder } from '../http/builder';
 import type { HttpContext } from '../http/context';
-import { answer } from '../http/rewrite-module';
+import { answer } from '../http/answer';
 import { ComplexValue } from '../http/variables';
-import type { Module } from '../module';
+import type { Module } from '../http/module';
 import { acquire, ConnDecision, ConnLimit, HeldSlot, release, sweepDeadHolders } from './conn-slots';
 import { defineVariables, EffectiveLimits, LimitConf, limitKey, logLimit, mergeLimits, settingDirectives } from './directives';
 import { limitSpace, LimitSpace } from './space';
@@ -26,6 +26,7 @@ interface ConnLimitSpec {
 
 type ConnConf = LimitConf<ConnLimitSpec>;
 type ConnEffective = EffectiveLimits<ConnLimitSpec, ConnLimit>;
+const SLOT = new ConfSlot<ConnEffective, ConnConf>(NAME);
 
 function parseZoneDirective(space: LimitSpace, b: Builder, d: Directive): void {
   const arg = d.args[1];
@@ -41,7 +42,7 @@ function addLimit(d: Directive, scope: Scope, all: ConnLimitSpec[]): void {
   const conn = /^\d+$/.test(n) ? Number(n) : 0;
   if (conn <= 0) throw new ConfigError(`invalid number of connections "${n}"`);
   if (conn > 65535) throw new ConfigError('connection limit must be less 65536');
-  const conf = scope.conf<ConnConf>(NAME, () => ({}));
+  const conf = SLOT.at(scope, () => ({}));
   conf.specs ??= [];
   if (conf.specs.some((s) => s.zoneName === zoneName)) throw new ConfigError(`"${d.name}" directive is duplicate`);
   const spec = { zoneName, conn, file: d.file, line: d.line };
@@ -77,7 +78,7 @@ function enforce(r: HttpContext, conf: ConnEffective, d: ConnDecision): boolean 
  */
 export function limitConnModule(b: Builder): Module {
   const space = limitSpace(b);
-  const conf = (scope: Scope) => scope.conf<ConnConf>(NAME, () => ({}));
+  const conf = (scope: Scope) => SLOT.at(scope, () => ({}));
   const allSpecs: ConnLimitSpec[] = [];
   return {
     name: NAME,
@@ -90,14 +91,13 @@ export function limitConnModule(b: Builder): Module {
     merge: (parent, child) => mergeLimits(parent as ConnEffective | undefined, child as ConnConf | undefined),
     postconfiguration(bb) {
       for (const spec of allSpecs) space.resolve(NAME, spec);
-      for (const loc of bb.allLocations()) resolveLimits(space, loc.conf[NAME] as ConnEffective);
+      for (const loc of bb.allLocations()) resolveLimits(space, SLOT.get(loc.conf));
       const zones = space.zones(NAME);
       space.onOpen.push((tx) => zones.forEach((z) => sweepDeadHolders(tx, z)));
-      space.addWorkerInit(bb);
       bb.api.mount('/status/http/limit_conns', space.statusNode(NAME));
       // Registered before limit_req's, so it runs after it (a delayed request holds no slot while it waits).
       bb.phases.access.unshift((r) => {
-        const c = r.loc.conf[NAME] as ConnEffective;
+        const c = SLOT.get(r.loc.conf);
         if (c.limits.length === 0 || r.moduleCtx[CHECKED] !== undefined) return false;
         r.moduleCtx[CHECKED] = true;
         const keys = c.limits.map((l) => limitKey(r, l.zone.def));
@@ -121,5 +121,7 @@ export function limitConnModule(b: Builder): Module {
         if (held !== undefined) releaseLater(held);
       });
     },
+    initWorker: (rt) => space.initWorker(rt),
+    exitWorker: () => space.exitWorker(),
   };
 }

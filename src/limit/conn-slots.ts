@@ -5,7 +5,7 @@
  * swept by the next worker to start. All in the caller's one write
  * transaction, so a check and its increment are atomic across workers.
  */
-import { processExists } from '../status/snapshot';
+import { processExists } from '../store/worker-records';
 import type { SharedZone } from './shared-zone';
 import type { LimitTxn } from './space';
 

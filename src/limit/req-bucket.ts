@@ -6,7 +6,7 @@
  * write transaction, so a request's lookups and accounting are atomic
  * across workers (nginx's per-node `count` guard is not needed).
  */
-import type { KvTxn } from '../metric/store/kv';
+import type { KvTxn } from '../store/kv';
 import type { SharedZone } from './shared-zone';
 
 /** A key's node: [last ms][excess][touch ms][key bytes] as f64. */

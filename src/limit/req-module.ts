@@ -1,11 +1,11 @@
 import { ConfigError } from '../config/errors';
 import type { Directive } from '../config/parser';
-import type { Scope } from '../config/registry';
+import { ConfSlot, type Scope } from '../config/registry';
 import type { Builder } from '../http/builder';
 import type { HttpContext } from '../http/context';
-import { answer } from '../http/rewrite-module';
+import { answer } from '../http/answer';
 import { ComplexValue } from '../http/variables';
-import type { Module } from '../module';
+import type { Module } from '../http/module';
 import { defineVariables, EffectiveLimits, LimitConf, limitKey, logLimit, mergeLimits, quieter, settingDirectives } from './directives';
 import { decide, ReqDecision } from './req-decide';
 import type { ReqLimit } from './req-bucket';
@@ -26,6 +26,7 @@ interface ReqLimitSpec {
 
 type ReqConf = LimitConf<ReqLimitSpec>;
 type ReqEffective = EffectiveLimits<ReqLimitSpec, ReqLimit>;
+const SLOT = new ConfSlot<ReqEffective, ReqConf>(NAME);
 
 /** `nodelay`: nginx's NGX_MAX_INT_T_VALUE / 1000 requests, i.e. never delay. */
 const NO_DELAY = Number.MAX_SAFE_INTEGER;
@@ -69,7 +70,7 @@ function parseLimit(d: Directive): ReqLimitSpec {
 }
 
 function addLimit(d: Directive, scope: Scope, all: ReqLimitSpec[]): void {
-  const conf = scope.conf<ReqConf>(NAME, () => ({}));
+  const conf = SLOT.at(scope, () => ({}));
   const spec = parseLimit(d);
   all.push(spec);
   conf.specs ??= [];
@@ -127,7 +128,7 @@ function enforce(r: HttpContext, conf: ReqEffective, d: ReqDecision): boolean {
  */
 export function limitReqModule(b: Builder): Module {
   const space = limitSpace(b);
-  const conf = (scope: Scope) => scope.conf<ReqConf>(NAME, () => ({}));
+  const conf = (scope: Scope) => SLOT.at(scope, () => ({}));
   const allSpecs: ReqLimitSpec[] = [];
   return {
     name: NAME,
@@ -141,12 +142,11 @@ export function limitReqModule(b: Builder): Module {
     postconfiguration(bb) {
       // Every use, even at a level no server inherits, must name a declared zone.
       for (const spec of allSpecs) space.resolve(NAME, spec);
-      for (const loc of bb.allLocations()) resolveLimits(space, loc.conf[NAME] as ReqEffective);
-      space.addWorkerInit(bb);
+      for (const loc of bb.allLocations()) resolveLimits(space, SLOT.get(loc.conf));
       bb.api.mount('/status/http/limit_reqs', space.statusNode(NAME));
       // Before allow/deny, as nginx's preaccess phase; limit_conn (registered earlier) runs after.
       bb.phases.access.unshift((r) => {
-        const c = r.loc.conf[NAME] as ReqEffective;
+        const c = SLOT.get(r.loc.conf);
         if (c.limits.length === 0 || r.moduleCtx[CHECKED] !== undefined) return false;
         r.moduleCtx[CHECKED] = true;
         const keys = c.limits.map((l) => limitKey(r, l.zone.def));
@@ -158,5 +158,7 @@ export function limitReqModule(b: Builder): Module {
         return true;
       });
     },
+    initWorker: (rt) => space.initWorker(rt),
+    exitWorker: () => space.exitWorker(),
   };
 }

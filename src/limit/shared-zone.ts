@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { KvTxn } from '../metric/store/kv';
+import type { KvTxn } from '../store/kv';
 import { limitFingerprint, LimitZoneDef, nodeBytes, zoneCapacity } from './zone';
 
 /** Angie's counters, in its order (`/status/http/limit_reqs/NAME`, `/limit_conns/NAME`). */

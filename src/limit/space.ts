@@ -3,12 +3,10 @@ import { ConfigError } from '../config/errors';
 import type { Builder } from '../http/builder';
 import type { CommitQueue } from '../http/commit';
 import type { Runtime } from '../http/runtime';
-import { metricEngine } from '../metric/engine';
-import { KvDatabase, type KvTxn } from '../metric/store/kv';
-import { record } from '../status/snapshot';
+import { KvDatabase, type KvTxn } from '../store/kv';
 import { SharedZone } from './shared-zone';
 import type { LimitKind, LimitZoneDef } from './zone';
-import { WarnOnChange } from '../process/log';
+import { WarnOnChange } from '../http/log';
 
 /** How often a worker adds counts it could not piggyback on a limit write (skipped requests). */
 const COUNTER_FLUSH_MS = 100;
@@ -51,7 +49,6 @@ export class LimitSpace {
   private db: KvDatabase | undefined;
   private timer: NodeJS.Timeout | undefined;
   private readonly failures = new WarnOnChange('limit store');
-  private workerInitAdded = false;
   private queue: Array<QueuedWork<unknown>> = [];
   private commits: CommitQueue | undefined;
   /** Run in the opening transaction after every zone is adopted (limit_conn's dead-worker sweep). */
@@ -86,11 +83,20 @@ export class LimitSpace {
     return [...this.declared.values()].filter((d) => d.def.kind === kind).map((d) => d.zone);
   }
 
-  /** Opens the database once per worker, after the metric module opened the store. */
-  addWorkerInit(b: Builder): void {
-    if (this.workerInitAdded || this.declared.size === 0) return;
-    this.workerInitAdded = true;
-    b.workerInits.push((rt) => this.open(b, rt));
+  /** Opens the database once per worker (both limit modules ask), when any zone is declared. */
+  initWorker(rt: Runtime): void {
+    if (this.db === undefined && this.declared.size > 0) this.open(rt);
+  }
+
+  /** Writes the pending counts and lets the database go, once (both limit modules ask). */
+  exitWorker(): void {
+    const db = this.db;
+    if (db === undefined) return;
+    clearInterval(this.timer);
+    this.flushCounters();
+    this.db = undefined;
+    this.commits = undefined;
+    db.close();
   }
 
   /**
@@ -163,7 +169,7 @@ export class LimitSpace {
     return () => {
       const zones = this.zones(kind);
       if (zones.some((z) => z.dirty)) this.transact(() => undefined, undefined);
-      const out = record<Record<string, number>>();
+      const out: Record<string, Record<string, number>> = Object.create(null);
       const read = (t: KvTxn | undefined) => {
         for (const z of zones) {
           const meta = t === undefined ? new Float64Array(1 + z.counterNames.length) : z.readMeta(t);
@@ -176,10 +182,8 @@ export class LimitSpace {
     };
   }
 
-  private open(b: Builder, rt: Runtime): void {
-    const store = metricEngine(b).store;
-    if (store === undefined) throw new Error('limit: the store is not open');
-    const db = KvDatabase.open(store, 'limit');
+  private open(rt: Runtime): void {
+    const db = KvDatabase.open(rt.store, 'limit');
     db.write((t) => {
       const tx = new LimitTxn(t);
       for (const d of this.declared.values()) d.zone.adopt(t);
@@ -191,14 +195,6 @@ export class LimitSpace {
     rt.commits.register(this.runQueue);
     this.timer = setInterval(() => this.flushCounters(), COUNTER_FLUSH_MS);
     this.timer.unref();
-    // Ahead of the store's own close, which the metric module registered first.
-    rt.shutdownHooks.unshift(() => {
-      clearInterval(this.timer);
-      this.flushCounters();
-      this.db = undefined;
-      this.commits = undefined;
-      db.close();
-    });
   }
 
   private flushCounters(): void {

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { ConfigError } from '../config/errors';
 import { parseSize } from '../config/values';
 import type { ComplexValue } from '../http/variables';
-import { slabPages } from '../metric/slab';
+import { slabPages } from '../store/slab';
 
 export type LimitKind = 'limit_req' | 'limit_conn';
 

@@ -1,5 +1,5 @@
 import { ApiNode, ApiObjectNode, fromValue, lazyObject, ReadCtx, resettable } from '../api/tree';
-import type { SlabView } from '../status/slabs';
+import type { SlabView } from '../store/slabs';
 import type { MetricEngine } from './engine';
 import type { MetricReader } from './store/reader';
 import type { MetricValue } from './value';

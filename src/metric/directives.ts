@@ -1,19 +1,37 @@
 import { ConfigError } from '../config/errors';
 import type { Directive } from '../config/parser';
 import { parseSize, parseTime } from '../config/values';
-import { ComplexValue, toBytes, VariableRegistry } from '../http/variables';
+import type { HttpContext } from '../http/context';
+import type { Phases } from '../http/conf';
+import { ComplexValue, VariableRegistry } from '../http/variables';
+import { toBytes } from '../config/bytes';
 import { parseMetricSpec } from './modes';
+import type { MetricZone } from './engine';
 import { MIN_ZONE_SIZE, ZoneDef, ZoneMetric } from './zone';
 
-export type Stage = 'request' | 'response' | 'end';
-const STAGES: readonly Stage[] = ['request', 'response', 'end'];
+/** A stage's place in the request: registers its handler in its phase. */
+type StagePhase = (phases: Phases, handler: (r: HttpContext) => void) => void;
+
+/**
+ * Angie's stages of a request, in order (their index is the stage): the
+ * name `on=` gives, and the phase whose handler runs the stage's updates
+ * (and those of any earlier stage the request skipped: a `return` never
+ * reaches precontent). The one place a stage is spelled.
+ */
+export const STAGES: ReadonlyArray<{ name: string; phase: StagePhase }> = [
+  { name: 'request', phase: (p, handler) => p.precontent.push((r) => (handler(r), false)) },
+  { name: 'response', phase: (p, handler) => p.header.push((r) => handler(r)) },
+  { name: 'end', phase: (p, handler) => p.log.push(handler) },
+];
 
 /** One `metric NAME KEY[=VALUE] [on=STAGE]` as compiled at load. */
 export interface MetricDirective {
-  zone: string;
+  /** Bound at load: the update needs no lookup by zone name. */
+  zone: MetricZone;
   key: ComplexValue;
   value: ComplexValue;
-  stage: Stage;
+  /** Index in STAGES. */
+  stage: number;
 }
 
 /** The smallest `metric_store ... size=`: an empty store with a few zones already takes ~40k. */
@@ -112,21 +130,21 @@ export function parseMetricComplexZone(d: Directive): ZoneDef {
  * `metric NAME KEY[=VALUE] [on=request|response|end]`: the argument is split
  * at its LAST `=` as written in the config; each side is a complex value.
  */
-export function parseMetric(d: Directive, zones: ReadonlyMap<string, ZoneDef>, vars: VariableRegistry): MetricDirective {
-  const zone = d.args[0];
-  if (!zones.has(zone)) throw new ConfigError(`unknown metric zone "${zone}"`);
+export function parseMetric(d: Directive, zones: ReadonlyMap<string, MetricZone>, vars: VariableRegistry): MetricDirective {
+  const name = d.args[0];
+  const zone = zones.get(name);
+  if (zone === undefined) throw new ConfigError(`unknown metric zone "${name}"`);
   const arg = d.args[1];
   const eq = arg.lastIndexOf('=');
   const keyText = eq < 0 ? arg : arg.slice(0, eq);
   const valueText = eq < 0 ? '' : arg.slice(eq + 1);
-  if (keyText === '') throw new ConfigError(`empty metric "${zone}" key`);
-  let stage: Stage = 'end';
+  if (keyText === '') throw new ConfigError(`empty metric "${name}" key`);
+  let stage = STAGES.length - 1;
   if (d.args[2] !== undefined) {
     const p = d.args[2];
     if (!p.startsWith('on=')) throw new ConfigError(`invalid parameter "${p}"`);
-    const s = p.slice(3) as Stage;
-    if (!STAGES.includes(s)) throw new ConfigError(`unknown stage "${p.slice(3)}"`);
-    stage = s;
+    stage = STAGES.findIndex((s) => s.name === p.slice(3));
+    if (stage < 0) throw new ConfigError(`unknown stage "${p.slice(3)}"`);
   }
   return {
     zone,

@@ -1,8 +1,22 @@
 import type { Builder } from '../http/builder';
 import type { CommitQueue } from '../http/commit';
-import { MetricStore, MetricUpdate } from './store/lmdb-store';
+import type { OpenedStore } from '../store/environment';
+import { MetricStore, type BoundUpdate } from './store/lmdb-store';
+import type { ZoneWriter } from './store/zone-writer';
 import type { ZoneDef } from './zone';
-import { WarnOnChange } from '../process/log';
+import { WarnOnChange } from '../http/log';
+
+/**
+ * A metric zone as the load binds it: `metric` directives and the
+ * `$metric_` setters hold it, and while a worker's store is attached it
+ * holds the zone's writer, so an update goes to its zone with no lookup by
+ * name.
+ */
+export class MetricZone {
+  writer: ZoneWriter | undefined;
+
+  constructor(readonly def: ZoneDef) {}
+}
 
 /**
  * The per-worker handle on the store. Config-time code holds the engine;
@@ -12,30 +26,32 @@ import { WarnOnChange } from '../process/log';
 export class MetricEngine {
   store: MetricStore | undefined;
   readonly zones = new Map<string, ZoneDef>();
+  /** The zones bound at load, by name (what directives and variables hold). */
+  readonly bound = new Map<string, MetricZone>();
   /** Updates recorded this loop turn, committed together by the commit queue. */
-  private pending: MetricUpdate[] = [];
+  private pending: BoundUpdate[] = [];
   private commits: CommitQueue | undefined;
-  dir = 'data';
-  /** `metric_store PATH size=`; undefined: the store's default. */
-  sizeBytes: number | undefined;
-  private syncTimer: NodeJS.Timeout | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
   /** Reported once per failure kind so a broken store cannot flood the error log. */
   private readonly failures = new WarnOnChange('metric store');
 
-  /** Opens the store even without zones: the status counters live in it too (store/counters.ts). */
-  open(absDir: string, commits: CommitQueue): void {
-    this.store = MetricStore.open(absDir, [...this.zones.values()], {
-      sizeBytes: this.sizeBytes,
+  /** Declares a zone at load: its definition by name, and the binding its users hold. */
+  addZone(def: ZoneDef): MetricZone {
+    const zone = new MetricZone(def);
+    this.zones.set(def.name, def);
+    this.bound.set(def.name, zone);
+    return zone;
+  }
+
+  /** Attaches the zones to the worker's open store (store/service.ts), even without zones: /status/store reports it. */
+  open(at: OpenedStore, commits: CommitQueue): void {
+    this.store = MetricStore.attach(at, [...this.zones.values()], {
       // Emitted with the level as the warning's type: the worker logs it at that level.
       log: (level, text) => process.emitWarning(text, level),
     });
+    for (const zone of this.bound.values()) zone.writer = this.store.writerOf(zone.def.name);
     this.commits = commits;
     commits.register(() => this.flush());
-    // Commits reach the OS page cache at once (safe against crashes); flushing to disk each second
-    // bounds what a power failure can take.
-    this.syncTimer = setInterval(() => void this.store?.sync().catch((e) => this.failures.report(e)), 1000);
-    this.syncTimer.unref();
     // Readers hide keys past their ttl at once; the sweep gives their room back (at most once a second).
     if ([...this.zones.values()].some((z) => (z.ttl ?? 0) > 0)) {
       this.sweepTimer = setInterval(() => this.sweep(), 1000);
@@ -64,21 +80,14 @@ export class MetricEngine {
   }
 
   /**
-   * Records a request phase's updates, in order. They are committed with
-   * the next commit a response (or a reader) waits for, in one transaction
-   * with every other update recorded until then; nothing waits longer than
-   * the commit queue's LATER_MS.
+   * Records one update. It is committed with the next commit a response (or
+   * a reader) waits for, in one transaction with every other update recorded
+   * until then; nothing waits longer than the commit queue's LATER_MS.
    */
-  apply(updates: MetricUpdate[]): void {
-    if (updates.length === 0 || this.store === undefined) return;
-    for (let i = 0; i < updates.length; i++) this.pending.push(updates[i]);
-    this.commits?.dirtyLater();
-  }
-
-  /** Records one update (as apply, without a list to build per request phase). */
-  record(zone: string, key: string, value: number): void {
-    if (this.store === undefined) return;
-    this.pending.push({ zone, key, value });
+  record(zone: MetricZone, key: string, value: number): void {
+    const writer = zone.writer;
+    if (writer === undefined) return;
+    this.pending.push({ writer, key, value });
     this.commits?.dirtyLater();
   }
 
@@ -92,7 +101,7 @@ export class MetricEngine {
     const batch = this.pending;
     if (batch.length === 0 || this.store === undefined) return;
     this.pending = [];
-    this.store.applyBatch(batch);
+    this.store.applyBound(batch);
   }
 
   keyText(zone: string, key: string, sub?: string): string | undefined {
@@ -106,15 +115,12 @@ export class MetricEngine {
     }
   }
 
-  async close(): Promise<void> {
-    if (this.syncTimer) clearInterval(this.syncTimer);
+  /** Commits what is pending; the store service flushes and closes the environment after. */
+  close(): void {
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     this.settle();
-    const store = this.store;
+    for (const zone of this.bound.values()) zone.writer = undefined;
     this.store = undefined;
-    if (store === undefined) return;
-    await store.sync().catch(() => undefined);
-    await store.close();
   }
 
 }

@@ -1,27 +1,18 @@
 import { ConfigError } from '../config/errors';
-import type { Scope } from '../config/registry';
+import { ConfSlot, type Scope } from '../config/registry';
 import type { Builder } from '../http/builder';
 import type { HttpContext } from '../http/context';
-import type { Module } from '../module';
-import { slabZones } from '../status/slabs';
+import type { Module } from '../http/module';
 import { metricproxySlabsNode, metricSlabView, metricZonesNode, storeNode } from './api';
-import { MetricDirective, parseMetric, parseMetricComplexZone, parseMetricStore, parseMetricZone, Stage } from './directives';
+import { MetricDirective, parseMetric, parseMetricComplexZone, parseMetricStore, parseMetricZone, STAGES } from './directives';
 import { metricEngine, MetricEngine } from './engine';
 import { parseMetricValue } from './strtod';
 import { defineMetricVariables } from './variables';
 import { Zone, ZoneDef } from './zone';
 
-/** A level's `metric` directives by stage; a level with none inherits all three (Angie's merge). */
-interface MetricLocConf {
-  request: MetricDirective[];
-  response: MetricDirective[];
-  end: MetricDirective[];
-}
-
-/** Angie's stage machine: which stages of the request have run. */
-const STAGE_REQUEST = 0;
-const STAGE_RESPONSE = 1;
-const STAGE_END = 2;
+/** A level's `metric` directives by stage (index in STAGES); a level with none inherits them all (Angie's merge). */
+type MetricLocConf = MetricDirective[][];
+const SLOT = new ConfSlot<MetricLocConf>('metric');
 
 /**
  * parseMetricValue with a one-entry memo: under load most values repeat
@@ -50,15 +41,37 @@ function run(engine: MetricEngine, list: readonly MetricDirective[], r: HttpCont
 function addZone(b: Builder, engine: MetricEngine, def: ZoneDef, directive: string): void {
   if (engine.zones.has(def.name)) throw new ConfigError(`${directive} "${def.name}" is already exists`);
   new Zone(def); // validates the whole definition now, so errors carry this directive's line
-  slabZones(b).declare(def.name, 'metric', def.size, metricSlabView(engine, def.name));
-  engine.zones.set(def.name, def);
-  defineMetricVariables(b.variables, def, engine);
+  b.slabs.declare(def.name, 'metric', def.size, metricSlabView(engine, def.name));
+  const zone = engine.addZone(def);
+  // Its records and its LRU index: two named databases.
+  b.store.reserve(def.size, 2);
+  defineMetricVariables(b.variables, zone, engine);
 }
 
 function addMetric(engine: MetricEngine, b: Builder, d: Parameters<typeof parseMetric>[0], scope: Scope): void {
-  const m = parseMetric(d, engine.zones, b.variables);
-  const conf = scope.conf<MetricLocConf>('metric', () => ({ request: [], response: [], end: [] }));
-  conf[m.stage as Stage].push(m);
+  const m = parseMetric(d, engine.bound, b.variables);
+  SLOT.at(scope, () => STAGES.map(() => []))[m.stage].push(m);
+}
+
+/** The first stage a request has not run yet (Angie's stage machine). */
+const reachedOf = (r: HttpContext): number => (r.moduleCtx.metricStage as number | undefined) ?? 0;
+
+/**
+ * Stage `upTo`'s handler: runs its updates and those of every earlier stage
+ * the request skipped; a location with none of them leaves the request where
+ * it was (an internal redirect may still lead to one that has some). All go
+ * into one transaction with the rest of this loop turn's updates.
+ */
+function reach(engine: MetricEngine, r: HttpContext, upTo: number): void {
+  const stages = SLOT.of(r.loc?.conf);
+  if (stages === undefined) return;
+  let ran = false;
+  for (let i = reachedOf(r); i <= upTo; i++) {
+    if (stages[i].length === 0) continue;
+    run(engine, stages[i], r);
+    ran = true;
+  }
+  if (ran) r.moduleCtx.metricStage = upTo + 1;
 }
 
 /**
@@ -68,41 +81,12 @@ function addMetric(engine: MetricEngine, b: Builder, d: Parameters<typeof parseM
  */
 export function metricModule(b: Builder): Module {
   const engine = metricEngine(b);
-  const stageOf = (r: HttpContext): number => (r.moduleCtx.metricStage as number | undefined) ?? STAGE_REQUEST;
-
-  const onRequest = (r: HttpContext): boolean => {
-    const conf = r.loc.conf.metric as MetricLocConf | undefined;
-    if (conf === undefined || conf.request.length === 0 || stageOf(r) !== STAGE_REQUEST) return false;
-    run(engine, conf.request, r);
-    r.moduleCtx.metricStage = STAGE_RESPONSE;
-    return false;
-  };
-
-  const onHeader = (r: HttpContext): void => {
-    const conf = r.loc?.conf.metric as MetricLocConf | undefined;
-    if (conf === undefined) return;
-    if (stageOf(r) === STAGE_REQUEST && conf.request.length > 0) run(engine, conf.request, r);
-    r.moduleCtx.metricStage = STAGE_END;
-    if (conf.response.length > 0) run(engine, conf.response, r);
-  };
-
-  // The log phase runs whatever stages the request never reached (returns, errors, aborts).
-  const onEnd = (r: HttpContext): void => {
-    const conf = r.loc?.conf.metric as MetricLocConf | undefined;
-    if (conf === undefined) return;
-    const stage = stageOf(r);
-    // All go into this loop turn's one transaction.
-    if (stage <= STAGE_REQUEST) run(engine, conf.request, r);
-    if (stage <= STAGE_RESPONSE) run(engine, conf.response, r);
-    run(engine, conf.end, r);
-  };
-
   return {
     name: 'metric',
     directives: [
       {
         name: 'metric_store', contexts: ['http'], args: '1..2', unique: true,
-        set: (d) => void ({ dir: engine.dir, sizeBytes: engine.sizeBytes } = parseMetricStore(d)),
+        set: (d) => void ({ dir: b.store.dir, sizeBytes: b.store.sizeBytes } = parseMetricStore(d)),
       },
       { name: 'metric_zone', contexts: ['http'], args: '2+', set: (d) => addZone(b, engine, parseMetricZone(d), d.name) },
       {
@@ -111,21 +95,14 @@ export function metricModule(b: Builder): Module {
       },
       { name: 'metric', contexts: ['http', 'server', 'location'], args: '2..3', set: (d, scope) => addMetric(engine, b, d, scope) },
     ],
-    merge(parent, child) {
-      const c = child as MetricLocConf | undefined;
-      return c !== undefined ? c : parent;
-    },
+    merge: (parent, child) => child ?? parent,
+    // Attached even without zones: /status/store reports the store.
+    initWorker: (rt) => engine.open(rt.store.current, rt.commits),
+    exitWorker: () => engine.close(),
     postconfiguration(bb) {
-      // Opened even without zones: the status counters share the store.
-      bb.workerInits.push((rt) => {
-        engine.open(rt.resolve(engine.dir), rt.commits);
-        rt.shutdownHooks.push(() => engine.close());
-      });
       bb.api.mount('/status/store', storeNode(engine));
       if (engine.zones.size === 0) return;
-      bb.phases.precontent.push(onRequest);
-      bb.phases.header.push(onHeader);
-      bb.phases.log.push(onEnd);
+      STAGES.forEach((stage, i) => stage.phase(bb.phases, (r) => reach(engine, r, i)));
       bb.api.mount('/status/http/metric_zones', metricZonesNode(engine));
       bb.api.mount('/status/metricproxy/slabs', metricproxySlabsNode(engine));
     },

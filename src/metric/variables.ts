@@ -1,9 +1,9 @@
 import type { HttpContext } from '../http/context';
 import type { VariableRegistry } from '../http/variables';
 import { splitKeyValue } from './directives';
-import type { MetricEngine } from './engine';
-import { MAX_METRIC_BYTES, parseMetricValue } from './strtod';
-import type { ZoneDef } from './zone';
+import type { MetricEngine, MetricZone } from './engine';
+import { parseMetricValue } from './strtod';
+import { acceptKey, cutKey } from './zone';
 
 /** What `$metric_NAME*` remember within one request, per zone: the key last set (Angie's vctx->key). */
 interface VarState {
@@ -18,13 +18,6 @@ function stateOf(r: HttpContext, zone: string): VarState {
   return s;
 }
 
-const cut = (s: string) => (s.length > MAX_METRIC_BYTES ? s.slice(0, MAX_METRIC_BYTES) : s);
-
-/** True when Angie's handler would accept the key (not empty, not the reserved discard key). */
-function accepted(def: ZoneDef, key: string): boolean {
-  return key !== '' && key !== def.discardKey;
-}
-
 /**
  * `$metric_NAME` (set `key=value`: update now and remember the key; read:
  * `key=` and the key's current state), `$metric_NAME_key`,
@@ -33,7 +26,8 @@ function accepted(def: ZoneDef, key: string): boolean {
  * As in Angie, every read looks the remembered key up in the zone: a key
  * never set, or not (or no longer) in the zone, reads as not found.
  */
-export function defineMetricVariables(vars: VariableRegistry, def: ZoneDef, engine: MetricEngine): void {
+export function defineMetricVariables(vars: VariableRegistry, bound: MetricZone, engine: MetricEngine): void {
+  const def = bound.def;
   const zone = def.name;
   const present = (s: string) => (s === '' ? undefined : s);
   vars.define(
@@ -45,15 +39,16 @@ export function defineMetricVariables(vars: VariableRegistry, def: ZoneDef, engi
     },
     (r, text) => {
       const { key, value } = splitKeyValue(text);
-      if (!accepted(def, key)) return;
-      engine.apply([{ zone, key: cut(key), value: parseMetricValue(value) }]);
-      stateOf(r, zone).key = cut(key);
+      const accepted = acceptKey(def, key);
+      if (accepted === undefined) return;
+      engine.record(bound, accepted, parseMetricValue(value));
+      stateOf(r, zone).key = accepted;
     },
   );
   vars.define(
     `metric_${zone}_key`,
     (r) => present(stateOf(r, zone).key),
-    (r, key) => void (stateOf(r, zone).key = cut(key)),
+    (r, key) => void (stateOf(r, zone).key = cutKey(key)),
   );
   vars.define(
     `metric_${zone}_value`,
@@ -62,9 +57,9 @@ export function defineMetricVariables(vars: VariableRegistry, def: ZoneDef, engi
       return key === '' ? undefined : engine.keyText(zone, key);
     },
     (r, value) => {
-      const key = stateOf(r, zone).key;
-      if (!accepted(def, key)) return;
-      engine.apply([{ zone, key, value: parseMetricValue(value) }]);
+      const key = acceptKey(def, stateOf(r, zone).key);
+      if (key === undefined) return;
+      engine.record(bound, key, parseMetricValue(value));
     },
   );
   if (!def.complex) return;

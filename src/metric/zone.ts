@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { ConfigError } from '../config/errors';
 import type { ModeRow } from './modes';
-import { NodeLayout, slabChunks } from './slab';
+import { NodeLayout, slabChunks } from '../store/slab';
 import { MAX_METRIC_BYTES } from './strtod';
 import type { MetricValue } from './value';
 
@@ -88,6 +88,23 @@ export function keyFromApiName(name: string): string {
   return name.length === MAX_METRIC_BYTES + 3 && name.endsWith('...') ? name.slice(0, MAX_METRIC_BYTES) : name;
 }
 
+/** A key cut to the 255 bytes Angie keeps of it. */
+export function cutKey(key: string): string {
+  return key.length > MAX_METRIC_BYTES ? key.slice(0, MAX_METRIC_BYTES) : key;
+}
+
+/**
+ * The one key rule of a zone, Angie's: the key an update really goes to, or
+ * undefined when Angie ignores it: empty, or the reserved discard key
+ * (compared before truncation, as Angie does). Longer keys are cut to 255
+ * bytes. The store's writer, the `$metric_` setters and the reader (a key
+ * it could not have stored reads as not found) all go by it.
+ */
+export function acceptKey(def: Pick<ZoneDef, 'discardKey'>, key: string): string | undefined {
+  if (key === '' || key === def.discardKey) return undefined;
+  return cutKey(key);
+}
+
 /**
  * A zone definition compiled for use: where each sub-metric's state sits in
  * a key's run of doubles, and how many slab chunks its nodes take. All
@@ -134,14 +151,9 @@ export class Zone {
     return this.def.discardKey !== undefined && this.def.discardKey !== '';
   }
 
-  /**
-   * The key an update really goes to, or undefined when Angie ignores it:
-   * empty, or the reserved discard key (compared before truncation, as
-   * Angie does). Longer keys are cut to 255 bytes.
-   */
+  /** The key an update really goes to (acceptKey). */
   acceptKey(key: string): string | undefined {
-    if (key === '' || (this.hasDiscardKey && key === this.def.discardKey)) return undefined;
-    return key.length > MAX_METRIC_BYTES ? key.slice(0, MAX_METRIC_BYTES) : key;
+    return acceptKey(this.def, key);
   }
 
   keyNodeChunks(keyBytes: number): number {

@@ -2,7 +2,7 @@ import { ConfigError } from '../config/errors';
 import { Scope } from '../config/registry';
 import { parseCount, parseFlag, parseTime } from '../config/values';
 import type { Builder } from '../http/builder';
-import type { Module } from '../module';
+import type { Module } from '../http/module';
 
 const LOG_LEVELS = ['debug', 'info', 'notice', 'warn', 'error', 'crit', 'alert', 'emerg'];
 

@@ -1,10 +1,10 @@
 import cluster from 'node:cluster';
 import * as fs from 'node:fs';
 import { ConfigError } from '../config/errors';
-import { loadConfig } from '../config/load';
+import { loadConfig } from './load';
 import { Listeners } from '../http/listeners';
 import type { Runtime } from '../http/runtime';
-import { isLevel } from './log';
+import { isLevel, WarnOnChange } from '../http/log';
 import type { MasterToWorker, WorkerEnv, WorkerToMaster } from './messages';
 import { setProcessTitle } from './title';
 
@@ -32,7 +32,8 @@ async function shutdown(rt: Runtime, listeners: Listeners, graceful: boolean): P
   const bound = rt.main.workerShutdownTimeoutMs;
   if (graceful && bound > 0) setTimeout(() => listeners.cut(), bound).unref();
   await listeners.close(graceful);
-  for (const hook of rt.shutdownHooks) await hook();
+  for (const m of [...rt.modules].reverse()) await m.exitWorker?.(rt);
+  await rt.store.close();
   await Promise.all(rt.logFiles.map((f) => f.close()));
   process.exit(0);
 }
@@ -78,8 +79,10 @@ export async function runWorker(env: WorkerEnv): Promise<void> {
   const errorLog = rt.errorLog;
   // A warning emitted with an error-log level as its type logs at that level (the store's crit/warn lines).
   process.on('warning', (w) => errorLog.log(isLevel(w.name) ? w.name : 'error', w.message));
+  const syncFailures = new WarnOnChange('metric store');
   try {
-    for (const init of rt.workerInits) await init(rt);
+    rt.store.open(rt.resolve(rt.store.dir), (e) => syncFailures.report(e));
+    for (const m of rt.modules) await m.initWorker?.(rt);
   } catch (e) {
     send({ type: 'fatal', message: `worker init failed: ${(e as Error).message}` });
     process.exit(1);

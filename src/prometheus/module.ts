@@ -1,13 +1,13 @@
 import { ConfigError } from '../config/errors';
 import type { Directive } from '../config/parser';
 import type { Scope } from '../config/registry';
-import { locationOf, noCacheHeaders } from '../api/module';
+import { locationOf } from '../http/conf';
 import { ApiNode, readInSlices } from '../api/tree';
 import type { Builder } from '../http/builder';
 import type { ContentHandler, LocationConf } from '../http/conf';
 import { sendResponse } from '../http/respond';
-import { answer } from '../http/rewrite-module';
-import type { Module } from '../module';
+import { answer, noCacheHeaders } from '../http/answer';
+import type { Module } from '../http/module';
 import { renderTemplateSliced } from './render';
 import { parseTemplate, Template } from './template';
 

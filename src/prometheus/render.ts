@@ -3,7 +3,7 @@ import { keyBytes, pathSegment, unescapeSlashes } from '../api/key-text';
 import { ByteSink, Slice, Sliced } from '../api/slices';
 import { ApiLeaf, ApiNode, ApiObjectNode, isObjectNode, ReadCtx } from '../api/tree';
 import type { HttpContext } from '../http/context';
-import { fromBytes } from '../http/variables';
+import { fromBytes } from '../config/bytes';
 import type { PathMatch, Source, Template, TemplateEntry } from './template';
 
 /** A value as the text format spells it: `+Inf`, `-Inf` and `NaN` for the non-finite. */

@@ -1,7 +1,8 @@
 import { ConfigError } from '../config/errors';
 import type { Directive } from '../config/parser';
 import { compileRegex } from '../config/regex';
-import { toBytes, VariableDef, VariableRegistry } from '../http/variables';
+import { VariableDef, VariableRegistry } from '../http/variables';
+import { toBytes } from '../config/bytes';
 import { regexLiteralPrefix } from './prefix';
 
 /** A request variable referenced by a template, bound when the config is fully read. */

@@ -1,12 +1,12 @@
 import * as path from 'node:path';
 import { ConfigError } from '../config/errors';
 import type { Directive } from '../config/parser';
-import { DirectiveSpec, Registry, Scope } from '../config/registry';
+import { ConfSlot, DirectiveSpec, Registry, Scope } from '../config/registry';
 import { parseCount, parseTime } from '../config/values';
 import type { Builder } from '../http/builder';
 import { LocationConf } from '../http/conf';
 import { ComplexValue } from '../http/variables';
-import type { Module } from '../module';
+import type { Module } from '../http/module';
 import { ProxyLevelConf, ProxyLocConf, mergeProxyConf, parseNextUpstream } from './conf';
 import type { HeaderSetting } from './headers';
 import { proxyPassHandler } from './pass';
@@ -14,7 +14,7 @@ import { PeerPools } from './pools';
 import { PassUrl, parsePassUrl } from './target';
 import { checkBackups } from './balancer-directives';
 import { upstreamDirectives, UpstreamDecl } from './upstream-block';
-import { slabZones, unusedSlabView } from '../status/slabs';
+import { unusedSlabView } from '../store/slabs';
 import { Upstream, formatAddr, isUnix } from './upstream';
 import { defineProxyVariables } from './variables';
 import { bindUpstreamTls, upstreamSslDirectives, type UpstreamSslConf, type UpstreamTls } from './upstream-tls';
@@ -66,8 +66,10 @@ export function proxyState(b: Builder): ProxyState {
   return b.moduleState(NAME, () => new ProxyState());
 }
 
+const SLOT = new ConfSlot<ProxyLocConf, ProxyLevelConf>(NAME);
+
 function levelConf(scope: Scope): ProxyLevelConf {
-  return scope.conf<ProxyLevelConf>(NAME, () => ({}));
+  return SLOT.at(scope, () => ({}));
 }
 
 function timeSlot(field: 'connectTimeoutMs' | 'readTimeoutMs' | 'sendTimeoutMs') {
@@ -112,7 +114,7 @@ function declarePass(d: Directive, scope: Scope, state: ProxyState): void {
 export function proxyModule(b: Builder): Module {
   const state = proxyState(b);
   const inner = new Registry();
-  const zones = slabZones(b);
+  const zones = b.slabs;
   const declareZone = (name: string, size: number) => zones.declare(name, 'upstream', size, unusedSlabView);
   for (const spec of upstreamDirectives(b.warnings, b.variables, declareZone)) inner.add(spec);
   // nginx's default `proxy_set_header Host $proxy_host;` ($proxy_host is defined in preconfiguration).
@@ -155,11 +157,11 @@ export function proxyModule(b: Builder): Module {
       const confDir = path.dirname(bb.confFile);
       for (const pass of state.passes) {
         const upstream = state.resolve(pass);
-        const conf = pass.loc.conf[NAME] as ProxyLocConf;
+        const conf = SLOT.get(pass.loc.conf);
         const tls = pass.url.tls ? bindUpstreamTls(conf.ssl, pass.url.host, confDir, tlsBindings, pass) : undefined;
         pass.loc.content = proxyPassHandler({ url: pass.url, upstream, conf, locationPrefix: pass.loc.name, pools, tls });
       }
-      bb.workerInits.push((rt) => void rt.shutdownHooks.push(() => pools.close()));
     },
+    exitWorker: () => state.pools.close(),
   };
 }

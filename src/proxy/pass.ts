@@ -2,11 +2,10 @@ import { IncomingMessage, STATUS_CODES } from 'node:http';
 import type { Dispatcher } from 'undici';
 import type { ContentHandler } from '../http/conf';
 import type { HttpContext, UpstreamAttempt } from '../http/context';
-import type { CoreLocConf } from '../http/core-module';
+import { CORE } from '../http/conf';
 import { failRequest } from '../http/pipeline';
-import { interceptsUpstream, tryErrorPage } from '../http/error-page-module';
 import { endResponse, sendHeader } from '../http/respond';
-import { answer } from '../http/rewrite-module';
+import { answer, interceptsUpstream, tryErrorPage } from '../http/answer';
 import { BodyTooLargeError, ClientBodyError, RequestBody, SendTimeoutError } from './body';
 import { NOT_A_FAILURE, STATUS_FT } from './conf';
 import { logUpstreamError } from './error-log';
@@ -82,7 +81,7 @@ export class ProxyRequest extends UpstreamWalk {
     super(r, p, hasRequestBody(r.req));
     this.headers = upstreamRequestHeaders(r, p.conf.headers);
     this.headSize = requestHeadSize(this.method, this.path, this.headers);
-    this.maxBodyBytes = (r.loc.conf.core as CoreLocConf).clientMaxBodySize;
+    this.maxBodyBytes = CORE.get(r.loc.conf).clientMaxBodySize;
   }
 
   /**

@@ -1,13 +1,13 @@
 import { ConfigError } from '../config/errors';
 import type { Directive } from '../config/parser';
-import type { Scope } from '../config/registry';
+import { ConfSlot, type Scope } from '../config/registry';
 import type { Builder } from '../http/builder';
 import type { LocationConf } from '../http/conf';
 import type { HttpContext, OutHeaders } from '../http/context';
 import { compileRegex } from '../config/regex';
-import { absoluteLocation } from '../http/rewrite-module';
+import { absoluteLocation } from '../http/answer';
 import { ComplexValue } from '../http/variables';
-import type { Module } from '../module';
+import type { Module } from '../http/module';
 import { proxyState } from './module';
 import type { PassUrl } from './target';
 import { isUnix } from './upstream';
@@ -32,8 +32,10 @@ interface Effective {
 /** Upstream headers nginx hides unless proxy_pass_header names them. */
 const PASSABLE = new Set(['date', 'server', 'x-pad']);
 
+const SLOT = new ConfSlot<Level>('proxy_headers');
+
 function levelOf(scope: Scope): Level {
-  return scope.conf<Level>('proxy_headers', () => ({}));
+  return SLOT.at(scope, () => ({}));
 }
 
 function compileRule(d: Directive, b: Builder): Rule | 'default' | 'off' {
@@ -146,7 +148,7 @@ export function proxyHeadersModule(b: Builder): Module {
     postconfiguration() {
       const effective = new Map<LocationConf, Effective>();
       for (const pass of proxyState(b).passes) {
-        const level = pass.loc.conf.proxy_headers as Level;
+        const level = SLOT.get(pass.loc.conf);
         const redirects: Rule[] = [];
         for (const rule of level.redirects === 'off' ? [] : (level.redirects ?? ['default'])) {
           const resolved = rule === 'default' ? defaultRule(pass.url, pass.loc, b) : rule;

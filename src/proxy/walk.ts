@@ -1,6 +1,6 @@
 import type { UpstreamTls } from './upstream-tls';
 import type { HttpContext, UpstreamAttempt } from '../http/context';
-import { answer } from '../http/rewrite-module';
+import { answer } from '../http/answer';
 import { FT, ProxyLocConf } from './conf';
 import type { PeerPools } from './pools';
 import { PassUrl, upstreamUri } from './target';

@@ -1,4 +1,4 @@
-import { RETIRED, type WorkerRecords } from '../metric/store/counters';
+import { RETIRED, type WorkerRecords } from '../store/worker-records';
 import { markReset, parseBaseline, ResetBranch, subtractResets } from './reset';
 import { retireInto, StatusCounts, StatusRecord, sumRecords } from './snapshot';
 

@@ -1,27 +1,26 @@
-import { locationOf, noCacheHeaders } from '../api/module';
 import { ApiNode, fromValue, isObjectNode, ReadCtx, resettable } from '../api/tree';
 import { ConfigError } from '../config/errors';
 import type { Directive } from '../config/parser';
-import type { Scope } from '../config/registry';
+import { ConfSlot, type Scope } from '../config/registry';
 import type { Builder } from '../http/builder';
-import { ContentHandler, ServerConf } from '../http/conf';
+import { ContentHandler, locationOf, ServerConf } from '../http/conf';
 import type { HttpContext } from '../http/context';
 import { sendResponse } from '../http/respond';
-import { answer } from '../http/rewrite-module';
+import { answer, noCacheHeaders } from '../http/answer';
 import type { Runtime } from '../http/runtime';
-import { metricEngine } from '../metric/engine';
-import { WorkerRecords } from '../metric/store/counters';
-import type { Module } from '../module';
+import { processExists, WorkerRecords } from '../store/worker-records';
+import type { Module } from '../http/module';
 import { proxyState } from '../proxy/module';
 import { StatusBoard } from './board';
 import type { ResetBranch } from './reset';
 import { RequestBytes, StatusRecorder } from './recorder';
 import { SelfMetrics } from './self-metrics';
-import { emptySsl, emptyZone, processExists } from './snapshot';
-import { slabZones } from './slabs';
+import { emptySsl, emptyZone } from './snapshot';
 import { angieNode, connectionsNode, CountsOf, InstanceInfo, metricproxyNode, upstreamsNode, zonesNode } from './tree';
 
 const NAME = 'status';
+/** A location's status_zone. */
+const SLOT = new ConfSlot<string>(NAME);
 
 /** Load-wide state: zone names as declared, then (postconfiguration) the recorder and its board. */
 class StatusState {
@@ -30,6 +29,8 @@ class StatusState {
   readonly locationZones = new Set<string>();
   recorder!: StatusRecorder;
   board!: StatusBoard;
+  /** This worker's records in the store, between initWorker and exitWorker. */
+  records: WorkerRecords | undefined;
   selfUsed = false;
   private self: SelfMetrics | undefined;
   /** Set by the worker; a config loaded elsewhere (tests, `-t`) reports its first load. */
@@ -49,7 +50,7 @@ function setStatusZone(state: StatusState, d: Directive, scope: Scope): void {
     state.serverZones.add(name);
     return;
   }
-  scope.confs.set(NAME, name);
+  SLOT.set(scope, name);
   state.locationZones.add(name);
 }
 
@@ -86,24 +87,22 @@ function resetting(state: StatusState, node: (ctx: ReadCtx) => ApiNode, branch: 
   };
 }
 
-/** Per worker: the records in the store, the flush timer, and on exit the fold into the retired record. */
-function startWorker(b: Builder, state: StatusState, rt: Runtime): void {
+/** Per worker: the records in the store and the flush timer (closed by stopWorker). */
+function startWorker(state: StatusState, rt: Runtime): void {
   state.runtime = rt;
-  // The metric module's worker init, which runs first, opened the store.
-  const store = metricEngine(b).store;
-  if (store === undefined) throw new Error('status: the store is not open');
   // The master's pid names this instance: a reload keeps counting, a restart starts over.
-  const records = WorkerRecords.open(store.env, process.ppid, process.pid);
+  const records = WorkerRecords.open(rt.store.env, process.ppid, process.pid);
   records.prune(processExists);
+  state.records = records;
   state.board.open(records);
-  const self = state.selfUsed ? state.selfMetrics() : undefined;
-  self?.open(records);
-  // Ahead of the store's own close, which the metric module registered first.
-  rt.shutdownHooks.unshift(() => {
-    self?.close();
-    state.board.close();
-    records.close();
-  });
+  if (state.selfUsed) state.selfMetrics().open(records);
+}
+
+/** On exit: the last snapshot, folded into the retired record, then the records close. */
+function stopWorker(state: StatusState): void {
+  if (state.selfUsed) state.selfMetrics().close();
+  state.board.close();
+  state.records?.close();
 }
 
 /**
@@ -116,7 +115,7 @@ export function statusModule(b: Builder): Module {
   const state = new StatusState();
   const counts: CountsOf = (ctx: ReadCtx) => ctx.use(NAME, () => state.board.read(ctx.now), () => undefined);
   const upstreams = () => proxyState(b).upstreams.values();
-  const locationZone = (r: HttpContext) => state.recorder.locationZones.get(r.loc.conf[NAME] as string);
+  const locationZone = (r: HttpContext) => state.recorder.locationZones.get(SLOT.of(r.loc.conf) as string);
   return {
     name: NAME,
     directives: [
@@ -135,11 +134,12 @@ export function statusModule(b: Builder): Module {
       const info: InstanceInfo = {
         generation: () => state.runtime?.generation ?? 1,
         loadTime: () => state.runtime?.loadTime ?? state.loadedAt,
-        address: (r) => serverAddr?.get(r) ?? '',
+        // The tree hands back the request it was given to answer: an HttpContext (api, prometheus).
+        address: (r) => serverAddr?.get(r as HttpContext) ?? '',
       };
       b.api.mount('/status/angie', angieNode(info));
       b.api.mount('/status/connections', connectionsNode(counts));
-      b.api.mount('/status/slabs', slabZones(b).node());
+      b.api.mount('/status/slabs', b.slabs.node());
       b.api.mount('/status/http/server_zones', resetting(state, zonesNode(counts, () => state.serverZones, 'server'), 'serverZones'));
       b.api.mount('/status/http/location_zones', resetting(state, zonesNode(counts, () => state.locationZones, 'location'), 'locationZones'));
       b.api.mount('/status/http/upstreams', resetting(state, upstreamsNode(counts, upstreams), 'peers'));
@@ -150,7 +150,7 @@ export function statusModule(b: Builder): Module {
     // Nested locations count into their parent's zone unless they name their own.
     merge: (parent, child) => child ?? parent,
     postconfiguration(bb) {
-      slabZones(bb).checkSized();
+      bb.slabs.checkSized();
       const pools = proxyState(bb).pools;
       state.recorder = new StatusRecorder(bb.main.workerConnections, requestBytes(bb), upstreams, (u) => pools.idle(u.peers));
       for (const name of state.serverZones) state.recorder.serverZones.set(name, emptyZone());
@@ -168,7 +168,8 @@ export function statusModule(b: Builder): Module {
       bb.phases.log.push((r) => state.recorder.requestFinished(r, locationZone(r)));
       bb.connectionHooks.push((socket) => state.recorder.onConnection(socket));
       bb.handshakeHooks.push((server, outcome) => state.recorder.onHandshake(server, outcome));
-      bb.workerInits.push((rt) => startWorker(bb, state, rt));
     },
+    initWorker: (rt) => startWorker(state, rt),
+    exitWorker: () => stopWorker(state),
   };
 }

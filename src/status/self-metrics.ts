@@ -1,5 +1,5 @@
 import { AggregatorRegistry, collectDefaultMetrics, Registry } from 'prom-client';
-import type { WorkerRecords } from '../metric/store/counters';
+import type { WorkerRecords } from '../store/worker-records';
 
 /** How often a worker publishes its process metrics for the others to show. */
 export const PUBLISH_EVERY_MS = 1000;

@@ -8,6 +8,7 @@
  * downstart, keepalive: taken from live workers only, because a dead
  * worker's last word about "now" is stale).
  */
+import { processExists } from '../store/worker-records';
 
 /** Responses by status code (`"200"`, `"404"`). */
 export type CodeCounts = Record<string, number>;
@@ -182,16 +183,6 @@ function addCounts(into: StatusCounts, from: StatusCounts, live: boolean): void 
 
 /** A snapshot written this recently is live even if its process cannot be checked. */
 export const STALE_AFTER_MS = 1000;
-
-/** Whether a process with this pid exists (EPERM: it does, owned by someone else). */
-export function processExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 /**
  * Gauges count while the worker process exists. A heartbeat alone would

@@ -1,6 +1,5 @@
 import * as fs from 'node:fs';
-import { ApiNode, fromValue, ReadCtx, StaticObject } from '../api/tree';
-import type { HttpContext } from '../http/context';
+import { ApiNode, type ApiRequest, fromValue, ReadCtx, StaticObject } from '../api/tree';
 import type { Peer, Upstream } from '../proxy/upstream';
 import { emptyPeer, emptyZone, PeerCounts, record, StatusCounts, ZoneCounts } from './snapshot';
 
@@ -14,7 +13,7 @@ export interface InstanceInfo {
   generation(): number;
   loadTime(): Date;
   /** `$server_addr` of the request being answered. */
-  address(r: HttpContext): string;
+  address(r: ApiRequest): string;
 }
 
 /** Everything the status branches read, summed over all workers once per response (one snapshot). */

@@ -7,7 +7,7 @@
  *   DELETE PREFIX KEY    release (a key with no throttle: 200, nothing changes)
  */
 import type { HttpContext } from '../http/context';
-import type { KvTxn } from '../metric/store/kv';
+import type { KvTxn } from '../store/kv';
 import { sendResponse } from '../http/respond';
 import type { ThrottleLimit } from './config';
 import { isActive, KeyRecord } from './record';

@@ -1,18 +1,18 @@
 import { fromValue, type ApiNode } from '../api/tree';
-import { locationOf } from '../api/module';
+import { locationOf } from '../http/conf';
 import { ConfigError } from '../config/errors';
 import type { Directive } from '../config/parser';
-import type { Scope } from '../config/registry';
+import { ConfSlot, type Scope } from '../config/registry';
 import type { Builder } from '../http/builder';
 import type { HttpContext } from '../http/context';
-import { answer } from '../http/rewrite-module';
+import { answer } from '../http/answer';
 import { ComplexValue } from '../http/variables';
 import { release, sweepDeadHolders, type HeldSlot } from '../limit/conn-slots';
 import { LimitSpace } from '../limit/space';
 import { resume } from '../limit/suspend';
 import { metricEngine } from '../metric/engine';
 import { record } from '../status/snapshot';
-import type { Module } from '../module';
+import type { Module } from '../http/module';
 import { recordView, throttleApiHandler } from './api';
 import { checkWatch, parseThrottleZone } from './config';
 import type { Verdict } from './enforce';
@@ -20,6 +20,8 @@ import { isActive } from './record';
 import { ThrottleZone } from './zone-runtime';
 
 const NAME = 'throttle';
+/** A level's `throttle` (zone and key), inherited whole. */
+const SLOT = new ConfSlot<{ use?: ThrottleUse }>(NAME);
 const CHECKED = 'throttle_checked';
 const HELD = 'throttle_held';
 const RETRY_AFTER = 'throttle_retry_after';
@@ -47,7 +49,7 @@ function declareZone(st: ThrottleState, d: Directive): void {
 
 function addUse(b: Builder, st: ThrottleState, d: Directive, scope: Scope): void {
   const use: ThrottleUse = { zoneName: d.args[0], key: ComplexValue.compile(d.args[1], b.variables, d.file, d.line), file: d.file, line: d.line };
-  scope.conf<{ use?: ThrottleUse }>(NAME, () => ({})).use = use;
+  SLOT.at(scope, () => ({})).use = use;
   st.uses.push(use);
 }
 
@@ -105,7 +107,7 @@ export function throttleModule(b: Builder): Module {
   const apis: Array<() => void> = [];
   const releaseLater = (held: HeldSlot[]) => st.space.enqueue({ decide: (tx) => release(tx, held, process.pid), fallback: undefined, act: () => undefined });
   const onAccess = (r: HttpContext): boolean => {
-    const use = (r.loc.conf[NAME] as { use?: ThrottleUse } | undefined)?.use;
+    const use = SLOT.of(r.loc.conf)?.use;
     if (use?.zone === undefined || r.moduleCtx[CHECKED] !== undefined) return false;
     r.moduleCtx[CHECKED] = true;
     const key = use.key.eval(r);
@@ -138,8 +140,6 @@ export function throttleModule(b: Builder): Module {
       for (const api of apis) api();
       if (st.zones.size === 0) return;
       st.space.onOpen.push((tx) => st.zones.forEach((z) => sweepDeadHolders(tx, z.enforcer.conns)));
-      st.space.addWorkerInit(bb);
-      bb.workerInits.push((rt) => st.zones.forEach((z) => z.start(rt, engine)));
       bb.api.mount('/status/http/throttle_zones', statusNode(st));
       bb.phases.access.unshift(onAccess);
       bb.phases.header.push((r, headers) => {
@@ -151,6 +151,15 @@ export function throttleModule(b: Builder): Module {
         r.moduleCtx[HELD] = undefined;
         if (held !== undefined) releaseLater(held);
       });
+    },
+    // The space opens before the zones' samplers start and closes after they stop.
+    initWorker(rt) {
+      st.space.initWorker(rt);
+      st.zones.forEach((z) => z.start(rt, metricEngine(b)));
+    },
+    exitWorker() {
+      st.zones.forEach((z) => z.stop());
+      st.space.exitWorker();
     },
   };
 }

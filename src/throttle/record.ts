@@ -6,7 +6,7 @@
  *   T NAME \0 l       → the sampler lease (JSON, see sampler.ts)
  * Everything is read and written inside the caller's one write transaction.
  */
-import type { KvTxn } from '../metric/store/kv';
+import type { KvTxn } from '../store/kv';
 import type { ThrottleLimit } from './config';
 
 export type ThrottleState = 'AUTO_THROTTLED' | 'MANUAL_THROTTLED' | 'RECOVERED' | 'RELEASED' | 'EXPIRED';

@@ -10,7 +10,7 @@
  * zero, which can delay a trigger by one lease, never cause a false one.
  */
 import type { MetricStore } from '../metric/store/lmdb-store';
-import type { KvTxn } from '../metric/store/kv';
+import type { KvTxn } from '../store/kv';
 import { ruleText, type ThrottleZoneDef } from './config';
 import { isActive, KeyRecord, ThrottleRecords } from './record';
 import { endThrottle, startThrottle, Transition } from './transitions';

@@ -4,7 +4,7 @@
  * writes to the audit log and sends to Alertmanager once the transaction
  * committed (a rolled-back change leaves no trace).
  */
-import type { KvTxn } from '../metric/store/kv';
+import type { KvTxn } from '../store/kv';
 import type { ThrottleLimit } from './config';
 import { isActive, KeyRecord, ThrottleRecords, ThrottleState } from './record';
 

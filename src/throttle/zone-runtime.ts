@@ -4,7 +4,7 @@
  */
 import type { Runtime } from '../http/runtime';
 import type { MetricEngine } from '../metric/engine';
-import type { KvTxn } from '../metric/store/kv';
+import type { KvTxn } from '../store/kv';
 import type { LimitSpace } from '../limit/space';
 import { alertFor, deliver } from './alert';
 import { AuditLog } from './audit';
@@ -65,15 +65,18 @@ export class ThrottleZone {
     if (this.def.auditLog !== undefined) this.audit = new AuditLog(rt.resolve(this.def.auditLog));
     this.timer = setInterval(() => this.announce(this.sampler.tick(engine.store)), this.def.intervalMs);
     this.timer.unref();
-    const onMessage = (msg: unknown) => {
-      if ((msg as { type?: string } | null)?.type === 'reopen') this.audit?.reopen();
-    };
-    process.on('message', onMessage);
-    rt.shutdownHooks.unshift(() => {
-      clearInterval(this.timer);
-      process.off('message', onMessage);
-      this.sampler.dropLease();
-      this.audit?.close();
-    });
+    process.on('message', this.onMessage);
   }
+
+  /** When the worker stops, before the space closes: what start began. */
+  stop(): void {
+    clearInterval(this.timer);
+    process.off('message', this.onMessage);
+    this.sampler.dropLease();
+    this.audit?.close();
+  }
+
+  private readonly onMessage = (msg: unknown): void => {
+    if ((msg as { type?: string } | null)?.type === 'reopen') this.audit?.reopen();
+  };
 }

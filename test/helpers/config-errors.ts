@@ -1,5 +1,5 @@
 import { ConfigError } from '../../src/config/errors';
-import { loadConfig } from '../../src/config/load';
+import { loadConfig } from '../../src/process/load';
 
 /** The config file name the error tests load their text as. */
 export const FILE = '/etc/mp/t.conf';

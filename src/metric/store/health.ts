@@ -11,7 +11,7 @@
  * (disk full, I/O error) loses its whole batch, counted the same way; the
  * next batch tries again, so writing resumes as soon as the cause clears.
  */
-import { getBytes, type StoreDb, type StoreEnv } from './environment';
+import { getBytes, type StoreDb, type StoreEnv } from '../../store/environment';
 
 /** How often the used size is read (a native call of ~10 µs), and how often the counts are written. */
 export const CHECK_EVERY_MS = 100;

@@ -19,9 +19,20 @@
  * caller runs sync() on a timer to bound that window instead of paying an
  * fsync per request.
  */
-import * as fs from 'node:fs';
 import { Zone, type ZoneDef } from '../zone';
-import { closeEnvironment, freshReadTxn, getBytes, openDb, openEnvironment, writeTxn, type StoreDb, type StoreEnv } from './environment';
+import {
+  closeStoreDir,
+  freshReadTxn,
+  getBytes,
+  openDb,
+  openStoreDir,
+  syncEnvironment,
+  writeTxn,
+  type OpenedStore,
+  type StoreDb,
+  type StoreEnv,
+} from '../../store/environment';
+import { defaultStoreSize } from '../../store/service';
 import { StoreHealth, type StoreLog, type StoreReport } from './health';
 import { MetricReader, type ReadableZone } from './reader';
 import { staleKeys } from './ttl';
@@ -30,6 +41,13 @@ import { ZoneWriter, type ZoneDbis } from './zone-writer';
 export interface MetricUpdate {
   zone: string;
   /** A byte string: every char code below 256 (UTF-8 bytes read as latin1). */
+  key: string;
+  value: number;
+}
+
+/** An update bound at load to its zone's writer (MetricEngine's MetricZone): no lookup by name. */
+export interface BoundUpdate {
+  writer: ZoneWriter;
   key: string;
   value: number;
 }
@@ -43,32 +61,19 @@ export interface StoreOptions {
   log?: StoreLog;
 }
 
-const GIB = 1024 ** 3;
-
-/** The default size: LMDB's file grows with the data up to it. */
-function defaultSize(zones: readonly ZoneDef[]): number {
-  const total = zones.reduce((sum, z) => sum + z.size, 0);
-  return Math.max(GIB, 64 * total);
-}
-
 interface OpenZone extends ReadableZone {
   writer: ZoneWriter;
 }
-
-/**
- * Directories open in this process. LMDB must not open one environment
- * twice in a process: closing either copy drops the other's file locks.
- */
-const openDirs = new Set<string>();
 
 export class MetricStore {
   private batch = 0;
   private readonly touched: ZoneWriter[] = [];
 
   private constructor(
-    private readonly dir: string,
-    /** Shared with the status counters' own database (counters.ts). */
+    /** Shared with the store's other users (status records, limit zones). */
     readonly env: StoreEnv,
+    /** Set when this store opened the environment itself (open()), so close() closes it. */
+    private readonly owned: OpenedStore | undefined,
     private readonly metaDbi: StoreDb,
     private readonly zones: ReadonlyMap<string, OpenZone>,
     private readonly health: StoreHealth,
@@ -76,29 +81,33 @@ export class MetricStore {
   ) {}
 
   /**
-   * Opens (creating if needed) the store in `dir` for these zone
-   * definitions. A zone whose definition changed since the store last saw
-   * it starts empty; an unchanged one keeps its data. One store per
-   * process: LMDB forbids opening the same environment twice in a process.
+   * Opens (creating if needed) a store of its own in `dir` for these zone
+   * definitions (tests, benchmarks; a worker attaches to its StoreService).
+   * One store per process: LMDB forbids opening the same environment twice.
    */
   static open(dir: string, defs: readonly ZoneDef[], opts: StoreOptions = {}): MetricStore {
-    fs.mkdirSync(dir, { recursive: true });
-    const realDir = fs.realpathSync(dir);
-    if (openDirs.has(realDir)) throw new Error(`metric store ${realDir} is already open in this process`);
-    const sizeBytes = opts.sizeBytes ?? defaultSize(defs);
-    const env = openEnvironment(realDir, { mapSize: sizeBytes, maxDbs: 2 * defs.length + 8 });
+    const sizeBytes = opts.sizeBytes ?? defaultStoreSize(defs.reduce((sum, z) => sum + z.size, 0));
+    const opened = openStoreDir(dir, { mapSize: sizeBytes, maxDbs: 2 * defs.length + 8 });
     try {
-      const { metaDbi, health, zones } = writeTxn(env, () => {
-        const meta = openDb(env, 'meta');
-        const h = new StoreHealth(env, meta, `${realDir}/data.mdb`, sizeBytes, opts.log ?? (() => undefined));
-        return { metaDbi: meta, health: h, zones: openZones(env, meta, h, defs) };
-      });
-      openDirs.add(realDir);
-      return new MetricStore(realDir, env, metaDbi, zones, health, opts.now ?? Date.now);
+      return MetricStore.attach(opened, defs, opts, opened);
     } catch (err) {
-      void closeEnvironment(env);
+      void closeStoreDir(opened);
       throw err;
     }
+  }
+
+  /**
+   * The zones in an open environment. A zone whose definition changed since
+   * the store last saw it starts empty; an unchanged one keeps its data.
+   */
+  static attach(at: OpenedStore, defs: readonly ZoneDef[], opts: StoreOptions = {}, owned?: OpenedStore): MetricStore {
+    const env = at.env;
+    const { metaDbi, health, zones } = writeTxn(env, () => {
+      const meta = openDb(env, 'meta');
+      const h = new StoreHealth(env, meta, `${at.realDir}/data.mdb`, at.sizeBytes, opts.log ?? (() => undefined));
+      return { metaDbi: meta, health: h, zones: openZones(env, meta, h, defs) };
+    });
+    return new MetricStore(env, owned, metaDbi, zones, health, opts.now ?? Date.now);
   }
 
   /**
@@ -107,6 +116,20 @@ export class MetricStore {
    * counted (see health.ts); it never throws.
    */
   applyBatch(updates: readonly MetricUpdate[]): void {
+    this.commitBatch(updates, (u) => this.zone(u.zone).writer);
+  }
+
+  /** As applyBatch, for updates bound to their zone's writer at load (the engine's). */
+  applyBound(updates: readonly BoundUpdate[]): void {
+    this.commitBatch(updates, (u) => u.writer);
+  }
+
+  /** The writer of zone `name`, for the engine to bind its zones to when it attaches. */
+  writerOf(name: string): ZoneWriter {
+    return this.zone(name).writer;
+  }
+
+  private commitBatch<U extends { key: string; value: number }>(updates: readonly U[], writerOf: (u: U) => ZoneWriter): void {
     if (updates.length === 0) return;
     const batch = ++this.batch;
     const nowMs = this.now();
@@ -116,7 +139,7 @@ export class MetricStore {
       // Abortable: a throw inside rolls the whole batch back.
       writeTxn(this.env, () => {
         for (const u of updates) {
-          const writer = this.zone(u.zone).writer;
+          const writer = writerOf(u);
           if (!this.touched.includes(writer)) this.touched.push(writer);
           writer.apply(batch, u.key, u.value, nowMs);
         }
@@ -159,8 +182,7 @@ export class MetricStore {
 
   /** Flushes committed data to disk (off the main thread). */
   sync(): Promise<void> {
-    const env = this.env as unknown as { sync(done: (err?: Error) => void): void };
-    return new Promise((resolve, reject) => env.sync((err) => (err ? reject(err) : resolve())));
+    return syncEnvironment(this.env);
   }
 
   /** API DELETE of a zone: its keys and `discarded` are gone, in one transaction. */
@@ -198,9 +220,9 @@ export class MetricStore {
     });
   }
 
+  /** Closes the environment if this store opened it; an attached store leaves that to its service. */
   async close(): Promise<void> {
-    openDirs.delete(this.dir);
-    await closeEnvironment(this.env);
+    if (this.owned !== undefined) await closeStoreDir(this.owned);
   }
 
   private zonesWithStaleKeys(nowMs: number): OpenZone[] {

@@ -1,8 +1,7 @@
-import { MAX_METRIC_BYTES } from '../strtod';
+import { acceptKey, type Zone } from '../zone';
 import type { MetricValue } from '../value';
-import type { Zone } from '../zone';
 import { decodeInto, doubleRecord, keyString, META, RECORD_SEQ, RECORD_STATE, type DoubleRecord } from './codec';
-import { getBytes, type ReadTxn, type StoreDb } from './environment';
+import { getBytes, type ReadTxn, type StoreDb } from '../../store/environment';
 import { keyUpdatedAt, staleKeys } from './ttl';
 import type { ZoneDbis } from './zone-writer';
 
@@ -115,7 +114,8 @@ export class MetricReader {
 
   private state(zone: string, key: string): { f64: Float64Array; off: number } | undefined {
     if (key === this.shownDiscardKey(zone)) return { f64: this.meta(zone), off: META.discardState };
-    if (key === '' || key.length > MAX_METRIC_BYTES || key === this.zoneOf(zone).def.discardKey) return undefined;
+    // A key the zone's rule would change or refuse was never stored under that name.
+    if (acceptKey(this.zoneOf(zone).def, key) !== key) return undefined;
     if (this.staleOf(zone).has(key)) return undefined;
     const record = this.stored(zone, key);
     return record && { f64: record.f64, off: RECORD_STATE };

@@ -7,7 +7,7 @@
  * the whole zone.
  */
 import { KeyBuffers, keyString, lruEntryKey, LRU_PREFIX } from './codec';
-import { getBytes, type ReadTxn, type StoreDb } from './environment';
+import { getBytes, type ReadTxn, type StoreDb } from '../../store/environment';
 
 const timeScratch = new Float64Array(1);
 const timeBytes = Buffer.from(timeScratch.buffer);

@@ -11,7 +11,7 @@ import {
   RECORD_STATE,
   type DoubleRecord,
 } from './codec';
-import { getBytes, type StoreDb } from './environment';
+import { getBytes, type StoreDb } from '../../store/environment';
 import type { StoreHealth } from './health';
 import { isStale, keyUpdatedAt, lruTimeValue, staleKeys } from './ttl';
 

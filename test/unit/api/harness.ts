@@ -1,5 +1,5 @@
 import { ConfigError } from '../../../src/config/errors';
-import { loadConfig } from '../../../src/config/load';
+import { loadConfig } from '../../../src/process/load';
 import { HttpContext, OutHeaders } from '../../../src/http/context';
 import { findLocation } from '../../../src/http/locations';
 import type { Runtime } from '../../../src/http/runtime';

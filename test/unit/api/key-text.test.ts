@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { keyBytes, keyText, pathSegment, unescapeSlashes } from '../../../src/api/key-text';
-import { toBytes } from '../../../src/http/variables';
+import { toBytes } from '../../../src/config/bytes';
 
 /** Byte strings (one char per byte), biased towards the bytes that matter: `\`, `/`, `x`, hex digits, UTF-8 lead and continuation bytes. */
 const byteString = fc

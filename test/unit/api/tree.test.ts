@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Slice, Sliced } from '../../../src/api/slices';
-import { readInSlices, ReadCtx } from '../../../src/api/tree';
+import { ApiTree, readInSlices, ReadCtx, StaticObject } from '../../../src/api/tree';
 import type { HttpContext } from '../../../src/http/context';
 
 /** A request whose client is gone once `gone.value` is set. */
@@ -58,5 +58,18 @@ describe('readInSlices', () => {
     let first = -1;
     for (let i = 0; i < 1000 && first < 0; i++) if (spent.due()) first = i;
     expect(first).toBeGreaterThanOrEqual(0);
+  });
+});
+
+describe('ApiTree.mount', () => {
+  it('mounts nodes beside each other and refuses a path that is already mounted, as Angie does', () => {
+    const tree = new ApiTree();
+    tree.mount('/status/http/a', new StaticObject().set('x', 1));
+    tree.mount('/status/http/b', 2);
+    expect([...tree.root.keys()]).toEqual(['http']);
+    expect([...(tree.root.get('http', new ReadCtx()) as StaticObject).keys()]).toEqual(['a', 'b']);
+    expect(() => tree.mount('/status/http/a', 3)).toThrow('api path "/status/http/a" already exists');
+    expect(() => tree.mount('/status/http/b/c', 3)).toThrow('api path "/status/http/b/c" already exists');
+    expect(() => tree.mount('/status/http', 3)).toThrow('api path "/status/http" already exists');
   });
 });

@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ConfigError } from '../../../src/config/errors';
-import { loadConfig } from '../../../src/config/load';
+import { loadConfig } from '../../../src/process/load';
 import { grammarConfig, mutate, mutation } from '../../helpers/config-grammar';
 import { ROOT } from '../../helpers/proc';
 

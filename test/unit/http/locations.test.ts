@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../../../src/config/load';
+import { loadConfig } from '../../../src/process/load';
 import type { HttpContext } from '../../../src/http/context';
 import { findLocation } from '../../../src/http/locations';
 

@@ -7,7 +7,7 @@ import { acquire, release, sweepDeadHolders } from '../../../src/limit/conn-slot
 import { decide } from '../../../src/limit/req-decide';
 import { SharedZone } from '../../../src/limit/shared-zone';
 import { LimitTxn } from '../../../src/limit/space';
-import { KvDatabase } from '../../../src/metric/store/kv';
+import { KvDatabase } from '../../../src/store/kv';
 import { MetricStore } from '../../../src/metric/store/lmdb-store';
 
 let store: MetricStore | undefined;

@@ -1,7 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, it, expect } from 'vitest';
-import { closeEnvironment, openDb, openEnvironment, writeTxn } from '../../../src/metric/store/environment';
+import { closeEnvironment, openDb, openEnvironment, writeTxn } from '../../../src/store/environment';
 import { MetricStore } from '../../../src/metric/store/lmdb-store';
 import { buildMetricEngine, NODE_PATH } from './fixtures/build';
 import { inlineZone, tempDir } from './helpers';

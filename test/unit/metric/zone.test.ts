@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { ConfigError } from '../../../src/config/errors';
-import { NodeLayout, slabChunks, slabPages } from '../../../src/metric/slab';
+import { NodeLayout, slabChunks, slabPages } from '../../../src/store/slab';
 import { apiKeyName, keyFromApiName, validateZoneDef, Zone, zoneFingerprint } from '../../../src/metric/zone';
 import { bytes, complexZone, inlineZone } from './helpers';
 

@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../../src/config/errors';
-import { loadConfig } from '../../../src/config/load';
+import { loadConfig } from '../../../src/process/load';
 import { openLogFiles } from '../../../src/process/log-files';
 
 function load(text: string): { prefix: string; open: () => void } {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../../src/config/errors';
-import { loadConfig } from '../../../src/config/load';
-import { staticHandler } from '../../../src/http/static-files';
+import { loadConfig } from '../../../src/process/load';
+import { staticHandler } from '../../../src/http/modules/static-files';
 import type { ProxyLocConf } from '../../../src/proxy/conf';
 
 const FILE = '/etc/mp/t.conf';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { configError, errorLine, loadServer, request } from '../api/harness';
-import { loadConfig } from '../../../src/config/load';
+import { loadConfig } from '../../../src/process/load';
 import { ReadCtx, StaticObject } from '../../../src/api/tree';
 
 const VERSION = require('../../../package.json').version;

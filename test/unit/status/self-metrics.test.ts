@@ -3,8 +3,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { afterAll, describe, expect, it } from 'vitest';
-import { WorkerRecords } from '../../../src/metric/store/counters';
-import { openEnvironment } from '../../../src/metric/store/environment';
+import { WorkerRecords } from '../../../src/store/worker-records';
+import { openEnvironment } from '../../../src/store/environment';
 import { PUBLISH_EVERY_MS, SelfMetrics } from '../../../src/status/self-metrics';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mp-self-'));

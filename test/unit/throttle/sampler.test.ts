@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseMetricZone } from '../../../src/metric/directives';
-import { KvDatabase, type KvTxn } from '../../../src/metric/store/kv';
+import { KvDatabase, type KvTxn } from '../../../src/store/kv';
 import { MetricStore } from '../../../src/metric/store/lmdb-store';
 import type { ThrottleZoneDef } from '../../../src/throttle/config';
 import { ThrottleRecords } from '../../../src/throttle/record';

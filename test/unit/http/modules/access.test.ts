@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { accessAllowed } from '../../../src/http/access-module';
-import { parseCidr } from '../../../src/http/ip';
+import { accessAllowed } from '../../../../src/http/modules/access';
+import { parseCidr } from '../../../../src/http/ip';
 
 const rules = (spec: Array<[boolean, string]>) =>
   spec.map(([allow, text]) => ({ allow, cidr: text === 'all' ? undefined : parseCidr(text) }));

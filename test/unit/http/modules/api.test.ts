@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { fromValue } from '../../../src/api/tree';
-import type { Runtime } from '../../../src/http/runtime';
-import { errorLine, loadServer, request } from './harness';
+import { fromValue } from '../../../../src/api/tree';
+import type { Runtime } from '../../../../src/http/runtime';
+import { errorLine, loadServer, request } from '../../api/harness';
 
 const ZONES = { z: { discarded: 0, metrics: { 'a/b': 5, plain: 1, '\xff': 2, '\xfe': 3, 'back\\slash': 4 } } };
 

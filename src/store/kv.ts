@@ -6,7 +6,6 @@
  * is exact across workers. This file is the only LMDB code they rely on.
  */
 import { freshReadTxn, getBytes, openDb, writeTxn, type ReadTxn, type StoreDb, type StoreEnv } from './environment';
-import type { MetricStore } from './lmdb-store';
 
 export interface KvTxn {
   get(key: Buffer): Buffer | null;
@@ -55,7 +54,7 @@ export class KvDatabase {
   ) {}
 
   /** Opens (creating if needed) the database `name` in the store's environment. */
-  static open(store: MetricStore, name: string): KvDatabase {
+  static open(store: { readonly env: StoreEnv }, name: string): KvDatabase {
     return new KvDatabase(store.env, writeTxn(store.env, () => openDb(store.env, name)));
   }
 

@@ -1,7 +1,6 @@
 import { ApiNode, ApiObjectNode, fromValue, lazyObject, ReadCtx } from '../api/tree';
 import { ConfigError } from '../config/errors';
-import type { Builder } from '../http/builder';
-import { slabPages } from '../metric/slab';
+import { slabPages } from './slab';
 
 /** A zone's slab pool as `/status/slabs/NAME` shows it, given the zone's size. */
 export type SlabView = (ctx: ReadCtx, size: number) => ApiNode | undefined;
@@ -57,7 +56,3 @@ export class SlabZones {
  * memory, not in the zone, so its pages are all free and no slot was used.
  */
 export const unusedSlabView: SlabView = (_ctx, size) => fromValue({ pages: { used: 0, free: slabPages(size) }, slots: {} });
-
-export function slabZones(b: Builder): SlabZones {
-  return b.moduleState('slabs', () => new SlabZones());
-}

@@ -1,7 +1,7 @@
 /**
  * The LMDB environment under the store (lmdb-js, an N-API addon): how it is
  * opened, and the check of its data file that runs first. This file and its
- * neighbours in src/metric/store/ are the only code that knows LMDB.
+ * neighbours in src/store/ and src/metric/store/ are the only code that knows LMDB.
  *
  * The check matters because LMDB maps the file and trusts its meta pages: a
  * file cut short (a full disk during a copy, `truncate`) makes every worker
@@ -231,4 +231,39 @@ interface FastGet {
 export function usedBytes(env: StoreEnv): number {
   const stats = env.getStats() as { lastPageNumber: number; pageSize: number };
   return (stats.lastPageNumber + 1) * stats.pageSize;
+}
+
+/** An environment opened at its real directory, with the size it was given. */
+export interface OpenedStore {
+  env: StoreEnv;
+  realDir: string;
+  sizeBytes: number;
+}
+
+/**
+ * Directories open in this process. LMDB must not open one environment
+ * twice in a process: closing either copy drops the other's file locks.
+ */
+const openDirs = new Set<string>();
+
+/** Creates `dir` if needed and opens its environment, once per process (see openDirs). */
+export function openStoreDir(dir: string, opts: EnvOptions): OpenedStore {
+  fs.mkdirSync(dir, { recursive: true });
+  const realDir = fs.realpathSync(dir);
+  if (openDirs.has(realDir)) throw new Error(`metric store ${realDir} is already open in this process`);
+  const env = openEnvironment(realDir, opts);
+  openDirs.add(realDir);
+  return { env, realDir, sizeBytes: opts.mapSize };
+}
+
+/** Closes what openStoreDir opened; the directory may be opened again. */
+export async function closeStoreDir(opened: OpenedStore): Promise<void> {
+  openDirs.delete(opened.realDir);
+  await closeEnvironment(opened.env);
+}
+
+/** Flushes committed data to disk (off the main thread). */
+export function syncEnvironment(env: StoreEnv): Promise<void> {
+  const e = env as unknown as { sync(done: (err?: Error) => void): void };
+  return new Promise((resolve, reject) => e.sync((err) => (err ? reject(err) : resolve())));
 }

@@ -1,10 +1,10 @@
-import { ConfigError } from '../config/errors';
-import type { Directive } from '../config/parser';
-import type { Scope } from '../config/registry';
+import { ConfigError } from '../../config/errors';
+import type { Directive } from '../../config/parser';
+import { ConfSlot, type Scope } from '../../config/registry';
 import type { Module } from '../module';
-import type { Builder } from './builder';
-import { Cidr, cidrContains, ipBytes, parseCidr, unmapV4 } from './ip';
-import { answer } from './rewrite-module';
+import type { Builder } from '../builder';
+import { Cidr, cidrContains, ipBytes, parseCidr, unmapV4 } from '../ip';
+import { answer } from '../answer';
 
 interface Rule {
   allow: boolean;
@@ -15,6 +15,7 @@ interface Rule {
 interface AccessConf {
   rules: Rule[];
 }
+const ACCESS = new ConfSlot<AccessConf>('access');
 
 function addRule(d: Directive, scope: Scope): void {
   const allow = d.name === 'allow';
@@ -24,7 +25,7 @@ function addRule(d: Directive, scope: Scope): void {
     cidr = parseCidr(arg);
     if (cidr === undefined) throw new ConfigError(`invalid parameter "${arg}"`);
   }
-  scope.conf<AccessConf>('access', () => ({ rules: [] })).rules.push({ allow, cidr });
+  ACCESS.at(scope, () => ({ rules: [] })).rules.push({ allow, cidr });
 }
 
 /** Decides for an address: the first matching rule wins; no match allows. */
@@ -47,7 +48,7 @@ export function accessModule(_b: Builder): Module {
     merge: (parent, child) => child ?? parent,
     postconfiguration(b) {
       b.phases.access.push((r) => {
-        const conf = r.loc.conf.access as AccessConf | undefined;
+        const conf = ACCESS.of(r.loc.conf);
         if (conf === undefined || accessAllowed(conf.rules, r.req.socket.remoteAddress ?? '')) return false;
         answer(r, 403, undefined);
         return true;

@@ -1,19 +1,15 @@
-import { ConfigError } from '../config/errors';
-import { compileRegex } from '../config/regex';
-import type { Directive } from '../config/parser';
-import { Scope } from '../config/registry';
-import { parseCount, parseSize, parseTime } from '../config/values';
+import { ConfigError } from '../../config/errors';
+import { compileRegex } from '../../config/regex';
+import type { Directive } from '../../config/parser';
+import { Scope } from '../../config/registry';
+import { parseCount, parseSize, parseTime } from '../../config/values';
 import type { Module } from '../module';
-import type { Builder } from './builder';
-import { LocationConf, LocationModifier, ServerConf } from './conf';
-import { nestedPrefixOk } from './locations';
-import { parseServerName } from './servers';
-import { toBytes } from './variables';
-
-export function serverOf(scope: Scope): ServerConf {
-  for (let s: Scope | undefined = scope; s; s = s.parent) if (s.owner instanceof ServerConf) return s.owner;
-  throw new Error('no server scope');
-}
+import type { Builder } from '../builder';
+import { CORE, CORE_DEFAULTS, CoreLocConf, LocationConf, LocationModifier, serverOf, ServerConf } from '../conf';
+import { nestedPrefixOk } from '../locations';
+import { parseServerName } from '../servers';
+import { defineNamedCaptures } from '../variables';
+import { toBytes } from '../../config/bytes';
 
 function parseListen(d: Directive, server: ServerConf): void {
   const addr = d.args[0];
@@ -89,7 +85,7 @@ function addLocation(d: Directive, scope: Scope, b: Builder): Scope {
   child.owner = loc;
   if (modifier === '~' || modifier === '~*') {
     loc.regex = compileRegex(name, modifier === '~*');
-    defineNamedCaptures(loc.regex, b);
+    defineNamedCaptures(loc.regex, b.variables);
   }
   if (modifier === '@') {
     if (server.named.has(name)) throw new ConfigError(`duplicate location "${name}"`);
@@ -104,42 +100,20 @@ function addLocation(d: Directive, scope: Scope, b: Builder): Scope {
   return child;
 }
 
-/** Named groups `(?<name>...)` become variables, as nginx's named captures do. */
-export function defineNamedCaptures(re: RegExp, b: Builder): void {
-  for (const m of re.source.matchAll(/\(\?<([A-Za-z_][A-Za-z0-9_]*)>/g)) {
-    const g = m[1];
-    b.variables.define(g, (r) => r.namedCaptures?.[g]);
-  }
-}
-
 function sizeSlot(field: 'clientMaxBodySize') {
   return (d: Directive, scope: Scope): void => {
     const v = parseSize(d.args[0]);
     if (v === undefined) throw new ConfigError(`"${d.name}" directive invalid value`);
-    scope.conf('core', () => ({}) as Record<string, number>)[field] = v;
+    CORE.at(scope, () => ({}))[field] = v;
   };
 }
-
-export interface CoreLocConf {
-  clientMaxBodySize: number;
-  keepaliveTimeoutMs: number;
-  clientHeaderTimeoutMs: number;
-  maxHeaderBytes: number;
-}
-
-const CORE_DEFAULTS: CoreLocConf = {
-  clientMaxBodySize: 1024 * 1024,
-  keepaliveTimeoutMs: 75_000,
-  clientHeaderTimeoutMs: 60_000,
-  maxHeaderBytes: 16 * 1024,
-};
 
 /** `large_client_header_buffers NUMBER SIZE`: the head may take NUMBER × SIZE bytes in all. */
 function headerBuffers(d: Directive, scope: Scope): void {
   const count = parseCount(d.args[0]);
   const size = parseSize(d.args[1]);
   if (count === undefined || count === 0 || size === undefined || size === 0) throw new ConfigError(`invalid value "${d.args.join(' ')}"`);
-  scope.conf('core', () => ({}) as Record<string, number>).maxHeaderBytes = count * size;
+  CORE.at(scope, () => ({})).maxHeaderBytes = count * size;
 }
 
 /** A time slot of the core conf; 0 is refused where it would mean "no limit" to Node but "at once" to nginx. */
@@ -147,7 +121,7 @@ function timeSlot(field: 'keepaliveTimeoutMs' | 'clientHeaderTimeoutMs', allowZe
   return (d: Directive, scope: Scope): void => {
     const v = parseTime(d.args[0]);
     if (v === undefined || (v === 0 && !allowZero)) throw new ConfigError(`"${d.name}" directive invalid value`);
-    scope.conf('core', () => ({}) as Record<string, number>)[field] = v;
+    CORE.at(scope, () => ({}))[field] = v;
   };
 }
 
@@ -188,7 +162,7 @@ export function coreHttpModule(b: Builder): Module {
             } catch (e) {
               throw new ConfigError(`invalid server name or wildcard "${n}": ${(e as Error).message}`);
             }
-            for (const m of matches) if (m.kind === 'regex') defineNamedCaptures(m.re, b);
+            for (const m of matches) if (m.kind === 'regex') defineNamedCaptures(m.re, b.variables);
             server.names.push(...matches);
           }
         },
@@ -212,11 +186,10 @@ export function coreHttpModule(b: Builder): Module {
     postconfiguration(bb: Builder) {
       for (const s of bb.servers) {
         if (s.listens.length === 0) s.listens.push({ host: '', port: 80, defaultServer: false, file: s.file, line: s.line });
-        const core = s.root.conf.core as CoreLocConf;
+        const core = CORE.get(s.root.conf);
         s.keepaliveTimeoutMs = core.keepaliveTimeoutMs;
         s.clientHeaderTimeoutMs = core.clientHeaderTimeoutMs;
         s.maxHeaderBytes = core.maxHeaderBytes;
-        s.clientMaxBodySize = core.clientMaxBodySize;
       }
     },
   };

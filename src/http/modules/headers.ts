@@ -1,13 +1,15 @@
-import { ConfigError } from '../config/errors';
+import { ConfigError } from '../../config/errors';
+import { ConfSlot } from '../../config/registry';
 import type { Module } from '../module';
-import type { Builder } from './builder';
-import { ComplexValue } from './variables';
+import type { Builder } from '../builder';
+import { ComplexValue } from '../variables';
 
 interface AddHeader {
   name: string;
   value: ComplexValue;
   always: boolean;
 }
+const HEADERS = new ConfSlot<AddHeader[]>('headers');
 
 const ADD_HEADER_CODES = new Set([200, 201, 204, 206, 301, 302, 303, 304, 307, 308]);
 
@@ -20,7 +22,7 @@ export function headersModule(b: Builder): Module {
         name: 'add_header', contexts: ['http', 'server', 'location'], args: '2..3',
         set: (d, scope) => {
           if (d.args[2] !== undefined && d.args[2] !== 'always') throw new ConfigError(`invalid parameter "${d.args[2]}"`);
-          const list = scope.conf<AddHeader[]>('headers', () => []);
+          const list = HEADERS.at(scope, () => []);
           list.push({ name: d.args[0].toLowerCase(), value: ComplexValue.compile(d.args[1], b.variables, d.file, d.line), always: d.args[2] === 'always' });
         },
       },
@@ -28,7 +30,7 @@ export function headersModule(b: Builder): Module {
     merge: (parent, child) => child ?? parent,
     postconfiguration(bb) {
       bb.phases.header.push((r, headers) => {
-        const list = r.loc?.conf.headers as AddHeader[] | undefined;
+        const list = HEADERS.of(r.loc?.conf);
         if (list === undefined) return;
         const ok = ADD_HEADER_CODES.has(r.status);
         for (const h of list) {

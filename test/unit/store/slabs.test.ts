@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ReadCtx, type ApiObjectNode } from '../../../src/api/tree';
 import { ConfigError } from '../../../src/config/errors';
-import { SlabZones, unusedSlabView } from '../../../src/status/slabs';
+import { SlabZones, unusedSlabView } from '../../../src/store/slabs';
 
 const names = (node: ApiObjectNode) => [...node.keys(new ReadCtx())];
 

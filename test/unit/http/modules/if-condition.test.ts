@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import type { Directive } from '../../../src/config/parser';
-import type { HttpContext } from '../../../src/http/context';
-import { compileCondition } from '../../../src/http/if-condition';
-import { typeFor } from '../../../src/http/mime';
-import { VariableRegistry } from '../../../src/http/variables';
+import type { Directive } from '../../../../src/config/parser';
+import type { HttpContext } from '../../../../src/http/context';
+import { compileCondition } from '../../../../src/http/modules/if-condition';
+import { typeFor } from '../../../../src/http/mime';
+import { VariableRegistry } from '../../../../src/http/variables';
 
 const vars = new VariableRegistry();
 vars.define('v', (r) => (r as unknown as { v: string }).v);

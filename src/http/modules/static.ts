@@ -1,35 +1,19 @@
-import { ConfigError } from '../config/errors';
-import type { Directive } from '../config/parser';
-import type { Scope } from '../config/registry';
+import { ConfigError } from '../../config/errors';
+import type { Directive } from '../../config/parser';
+import type { Scope } from '../../config/registry';
 import type { Module } from '../module';
-import type { Builder } from './builder';
-import { LocationConf } from './conf';
-import type { HttpContext } from './context';
-import { DEFAULT_TYPES, parseTypes, typeFor, TypesMap } from './mime';
+import type { Builder } from '../builder';
+import { LocationConf, STATIC, StaticConf } from '../conf';
+import type { HttpContext } from '../context';
+import { DEFAULT_TYPES, parseTypes } from '../mime';
 import { staticHandler } from './static-files';
 import { tryFiles } from './try-files';
-import { ComplexValue } from './variables';
-
-/** `alias` keeps how much of the URI it replaces: the prefix location's name, or all of it (regex). */
-export interface Alias {
-  path: ComplexValue;
-  strip: number | 'all';
-}
-
-export interface StaticConf {
-  root: ComplexValue;
-  alias: Alias | undefined;
-  index: ComplexValue[];
-  /** try_files: not inherited, as in nginx. */
-  tryFiles: ComplexValue[] | undefined;
-  types: TypesMap;
-  defaultType: string;
-}
+import { ComplexValue } from '../variables';
 
 type StaticLevel = Partial<StaticConf>;
 
 function levelOf(scope: Scope): StaticLevel {
-  return scope.conf<StaticLevel>('static', () => ({}));
+  return STATIC.at(scope, () => ({}));
 }
 
 function setRoot(d: Directive, scope: Scope, b: Builder): void {
@@ -98,11 +82,5 @@ export function staticModule(b: Builder): Module {
 }
 
 export function staticConf(r: HttpContext): StaticConf {
-  return r.loc.conf.static as StaticConf;
-}
-
-/** A generated body's type, as nginx's: by $uri's extension through `types`, else `default_type`. */
-export function contentTypeOf(r: HttpContext): string {
-  const conf = r.loc.conf.static as StaticConf | undefined;
-  return conf === undefined ? 'text/plain' : typeFor(conf.types, conf.defaultType, r.uri);
+  return STATIC.get(r.loc.conf);
 }

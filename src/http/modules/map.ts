@@ -1,11 +1,11 @@
-import { ConfigError } from '../config/errors';
-import type { Directive } from '../config/parser';
+import { ConfigError } from '../../config/errors';
+import type { Directive } from '../../config/parser';
 import type { Module } from '../module';
-import type { Builder } from './builder';
-import type { HttpContext } from './context';
-import { compileRegex } from '../config/regex';
-import { defineNamedCaptures } from './core-module';
-import { ComplexValue, toBytes } from './variables';
+import type { Builder } from '../builder';
+import type { HttpContext } from '../context';
+import { compileRegex } from '../../config/regex';
+import { ComplexValue, defineNamedCaptures } from '../variables';
+import { toBytes } from '../../config/bytes';
 
 /** A compiled `map` block: nginx's lookup tables, built once at load. */
 interface MapTable {
@@ -62,7 +62,7 @@ function addRow(t: MapTable, e: Directive, b: Builder, seen: Set<string>): void 
   if (e.name.startsWith('~')) {
     const caseless = e.name.startsWith('~*');
     const re = compileRegex(e.name.slice(caseless ? 2 : 1), caseless);
-    defineNamedCaptures(re, b);
+    defineNamedCaptures(re, b.variables);
     t.regexes.push({ re, value });
     return;
   }

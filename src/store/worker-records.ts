@@ -137,3 +137,13 @@ export class WorkerRecords {
     }
   }
 }
+
+/** Whether a process with this pid exists (EPERM: it does, owned by someone else). */
+export function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -1,7 +1,7 @@
 import type { TLSSocket } from 'node:tls';
-import type { HttpContext } from './context';
-import { answer } from './rewrite-module';
-import type { VariableRegistry } from './variables';
+import type { HttpContext } from '../context';
+import { answer } from '../answer';
+import type { VariableRegistry } from '../variables';
 
 /**
  * Mutual TLS as nginx does it: the handshake asks for a client certificate

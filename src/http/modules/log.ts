@@ -1,10 +1,10 @@
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { ConfigError } from '../config/errors';
+import { ConfigError } from '../../config/errors';
+import { ConfSlot } from '../../config/registry';
 import type { Module } from '../module';
-import type { Builder } from './builder';
-import type { HttpContext } from './context';
-import { ComplexValue } from './variables';
+import { accessLogFiles, LogFile } from '../access-log-file';
+import type { Builder } from '../builder';
+import type { HttpContext } from '../context';
+import { ComplexValue } from '../variables';
 
 type Escape = 'default' | 'json' | 'none';
 
@@ -17,6 +17,8 @@ interface AccessLog {
   file: LogFile;
   format: LogFormat;
 }
+/** access_log's slot: a level's logs, or `off`. */
+const LOGS = new ConfSlot<AccessLog[] | 'off'>('log');
 
 const COMBINED =
   '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent"';
@@ -31,37 +33,6 @@ function escapeJson(s: string): string {
 
 const ESCAPERS: Record<Escape, (s: string) => string> = { default: escapeDefault, json: escapeJson, none: (s) => s };
 
-/** An append-only log file that buffers lines and can be reopened (USR1 / -s reopen). */
-export class LogFile {
-  private stream?: fs.WriteStream;
-
-  constructor(
-    readonly file: string,
-    /** The first `access_log` naming the file (for an [emerg] when it cannot be opened). */
-    readonly at: { file: string; line: number },
-  ) {}
-
-  write(line: string): void {
-    if (this.stream === undefined) {
-      fs.mkdirSync(path.dirname(this.file), { recursive: true });
-      this.stream = fs.createWriteStream(this.file, { flags: 'a' });
-      this.stream.on('error', () => undefined);
-    }
-    this.stream.write(Buffer.from(line, 'latin1'));
-  }
-
-  reopen(): void {
-    this.stream?.end();
-    this.stream = undefined;
-  }
-
-  close(): Promise<void> {
-    const s = this.stream;
-    this.stream = undefined;
-    return new Promise((resolve) => (s ? s.end(resolve) : resolve()));
-  }
-}
-
 function compileFormat(text: string, escape: Escape, b: Builder, file: string, line: number): LogFormat {
   return { text: ComplexValue.compile(text, b.variables, file, line), escape };
 }
@@ -72,16 +43,15 @@ function render(fmt: LogFormat, r: HttpContext): string {
 
 interface LogState {
   formats: Map<string, LogFormat>;
-  files: Map<string, LogFile>;
 }
 
 /** `log_format` and `access_log`, written in the log phase for every request. */
 export function logModule(b: Builder): Module {
-  const state = b.moduleState<LogState>('log', () => ({ formats: new Map(), files: new Map() }));
+  const state = b.moduleState<LogState>('log', () => ({ formats: new Map() }));
   const fileFor = (d: { args: string[]; file: string; line: number }) => {
     const abs = b.resolvePath(d.args[0]);
-    let f = state.files.get(abs);
-    if (f === undefined) state.files.set(abs, (f = new LogFile(abs, { file: d.file, line: d.line })));
+    let f = accessLogFiles(b).get(abs);
+    if (f === undefined) accessLogFiles(b).set(abs, (f = new LogFile(abs, { file: d.file, line: d.line })));
     return f;
   };
   return {
@@ -106,10 +76,10 @@ export function logModule(b: Builder): Module {
       {
         name: 'access_log', contexts: ['http', 'server', 'location'], args: '1+',
         set: (d, scope) => {
-          const list = scope.conf<AccessLog[] | 'off'>('log', () => []);
+          const list = LOGS.at(scope, () => []);
           if (d.args[0] === 'off') {
             if (d.args.length > 1) throw new ConfigError(`invalid parameter "${d.args[1]}"`);
-            scope.confs.set('log', 'off');
+            LOGS.set(scope, 'off');
             return;
           }
           if (list === 'off') throw new ConfigError('"access_log off" is mixed with other access_log directives');
@@ -123,15 +93,10 @@ export function logModule(b: Builder): Module {
     merge: (parent, child) => child ?? parent,
     postconfiguration(bb) {
       bb.phases.log.push((r) => {
-        const logs = r.loc?.conf.log as AccessLog[] | 'off' | undefined;
+        const logs = LOGS.of(r.loc?.conf);
         if (logs === undefined || logs === 'off') return;
         for (const l of logs) l.file.write(render(l.format, r));
       });
     },
   };
-}
-
-/** All log files of a load, for reopen and shutdown. */
-export function logFiles(b: Builder): LogFile[] {
-  return [...b.moduleState<LogState>('log', () => ({ formats: new Map(), files: new Map() })).files.values()];
 }

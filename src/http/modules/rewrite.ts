@@ -1,16 +1,14 @@
-import { ConfigError } from '../config/errors';
-import type { Directive } from '../config/parser';
-import type { Scope } from '../config/registry';
+import { ConfigError } from '../../config/errors';
+import type { Directive } from '../../config/parser';
+import { ConfSlot, type Scope } from '../../config/registry';
 import type { Module } from '../module';
-import type { Builder } from './builder';
-import type { HttpContext } from './context';
-import { logRequest } from './error-log';
-import { tryErrorPage } from './error-page-module';
-import { researchLocation } from './redirect';
-import { reasonPhrase, sendResponse } from './respond';
+import type { Builder } from '../builder';
+import type { HttpContext } from '../context';
+import { logRequest } from '../error-log';
+import { researchLocation } from '../redirect';
+import { answer } from '../answer';
 import { rewriteStepDirectives } from './rewrite-steps';
-import { contentTypeOf } from './static-module';
-import { ComplexValue, VariableDef } from './variables';
+import { ComplexValue, VariableDef } from '../variables';
 
 /** What a rewrite-phase step leaves the request to: go on, answered, stop the steps, search the locations again. */
 export const Flow = { next: 0, answered: 1, break: 2, last: 3 } as const;
@@ -26,42 +24,9 @@ export interface RewriteConf {
   /** uninitialized_variable_warn: a `set` variable read before it was set is a [warn] line (inherited, default on). */
   uninitializedWarn?: boolean;
 }
+/** The rewrite module's slot: its steps and switches per level. */
+export const REWRITE = new ConfSlot<RewriteConf>('rewrite');
 
-const REDIRECTS = new Set([301, 302, 303, 307, 308]);
-
-/** nginx's built-in error page body, so clients see what they would from nginx. */
-export function errorPage(status: number): string {
-  const title = `${status} ${reasonPhrase(status)}`.trim();
-  return `<html>\r\n<head><title>${title}</title></head>\r\n<body>\r\n<center><h1>${title}</h1></center>\r\n<hr><center>metricproxy</center>\r\n</body>\r\n</html>\r\n`;
-}
-
-/** A Location as nginx sends it (`absolute_redirect on`): a path gets the scheme, host and port. */
-export function absoluteLocation(r: HttpContext, location: string): string {
-  if (!location.startsWith('/')) return location;
-  const host = r.host || r.server.primaryName || (r.req.socket.localAddress ?? '');
-  const port = r.req.socket.localPort;
-  return `http://${host}${port === 80 || port === undefined ? '' : `:${port}`}${location}`;
-}
-
-/** Answers with a status and either text, a Location (redirects), or nginx's error page. */
-export function answer(r: HttpContext, status: number, text: string | undefined): void {
-  if (text === undefined && tryErrorPage(r, status)) return;
-  const headers: Record<string, string> = {};
-  if (REDIRECTS.has(status) && text !== undefined) {
-    headers.location = absoluteLocation(r, text);
-    sendResponse(r, status, { ...headers, 'content-type': 'text/html' }, errorPage(status));
-    return;
-  }
-  if (text !== undefined) {
-    sendResponse(r, status, { 'content-type': contentTypeOf(r) }, text);
-    return;
-  }
-  if (status >= 400 || (status >= 300 && status < 400)) {
-    sendResponse(r, status, { 'content-type': 'text/html' }, errorPage(status));
-    return;
-  }
-  sendResponse(r, status, {}, '');
-}
 
 function compileReturn(d: Directive, b: Builder): Step {
   const [first, second] = d.args;
@@ -93,7 +58,7 @@ function warnUninitialized(def: VariableDef): VariableDef {
   const get = def.get;
   def.get = (r) => {
     const v = get(r);
-    if (v === undefined && (r.loc.conf.rewrite as RewriteConf | undefined)?.uninitializedWarn !== false) {
+    if (v === undefined && REWRITE.of(r.loc.conf)?.uninitializedWarn !== false) {
       logRequest(r, 'warn', `using uninitialized "${def.name}" variable`);
     }
     return v;
@@ -117,7 +82,7 @@ function compileSet(d: Directive, b: Builder): Step {
 }
 
 export function addStep(scope: Scope, step: Step): void {
-  scope.conf<RewriteConf>('rewrite', () => ({ steps: [] })).steps.push(step);
+  REWRITE.at(scope, () => ({ steps: [] })).steps.push(step);
 }
 
 /** Runs steps until one answers, breaks or asks for a new location search. */
@@ -134,7 +99,7 @@ export function runSteps(conf: RewriteConf | undefined, r: HttpContext): Flow {
 function locationRewrite(r: HttpContext): boolean {
   if (r.loc === r.server.root) return false;
   r.moduleCtx.uriChanged = false;
-  const flow = runSteps(r.loc.conf.rewrite as RewriteConf | undefined, r);
+  const flow = runSteps(REWRITE.of(r.loc.conf), r);
   if (flow === Flow.answered) return true;
   if (flow === Flow.break || (flow === Flow.next && r.moduleCtx.uriChanged !== true)) return false;
   researchLocation(r);
@@ -161,7 +126,7 @@ export function rewriteModule(b: Builder): Module {
       return { steps: c?.steps ?? [], log: c?.log ?? p?.log ?? false, uninitializedWarn: c?.uninitializedWarn ?? p?.uninitializedWarn ?? true };
     },
     postconfiguration(bb) {
-      bb.phases.serverRewrite.push((r) => runSteps(r.server.root.conf.rewrite as RewriteConf | undefined, r) === Flow.answered);
+      bb.phases.serverRewrite.push((r) => runSteps(REWRITE.of(r.server.root.conf), r) === Flow.answered);
       bb.phases.rewrite.push(locationRewrite);
     },
   };

@@ -1,9 +1,9 @@
 import * as fs from 'node:fs';
-import type { HttpContext } from './context';
-import { internalRedirect, namedRedirect } from './redirect';
-import { answer } from './rewrite-module';
+import type { HttpContext } from '../context';
+import { internalRedirect, namedRedirect } from '../redirect';
+import { answer } from '../answer';
 import { mapPath } from './static-files';
-import { staticConf } from './static-module';
+import { staticConf } from './static';
 
 /** Whether a try_files candidate exists: a name ending in `/` must be a directory, any other a file. */
 function exists(file: string, wantDir: boolean): boolean {

@@ -2,8 +2,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { RETIRED, WorkerRecords } from '../../../src/metric/store/counters';
-import { openEnvironment, type StoreEnv } from '../../../src/metric/store/environment';
+import { RETIRED, WorkerRecords } from '../../../src/store/worker-records';
+import { openEnvironment, type StoreEnv } from '../../../src/store/environment';
 import { FLUSH_EVERY_MS, HEARTBEAT_MS, StatusBoard } from '../../../src/status/board';
 import { emptyCounts, StatusCounts, StatusRecord } from '../../../src/status/snapshot';
 

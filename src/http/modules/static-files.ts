@@ -1,11 +1,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { HttpContext, OutHeaders } from './context';
-import { logRequest } from './error-log';
-import { internalRedirect } from './redirect';
-import { endResponse, sendHeader } from './respond';
-import { answer } from './rewrite-module';
-import { contentTypeOf, staticConf } from './static-module';
+import type { HttpContext, OutHeaders } from '../context';
+import { logRequest } from '../error-log';
+import { internalRedirect } from '../redirect';
+import { endResponse, sendHeader } from '../respond';
+import { answer, contentTypeOf } from '../answer';
+import { staticConf } from './static';
 
 /**
  * The file a URI names: root + URI, or with `alias` the alias in place of

@@ -1,22 +1,22 @@
-import { ConfigError } from '../config/errors';
-import type { Directive } from '../config/parser';
-import { Scope } from '../config/registry';
-import type { DirectiveSpec } from '../config/registry';
-import type { Builder } from './builder';
-import { LocationConf } from './conf';
-import type { HttpContext } from './context';
-import { compileRegex } from '../config/regex';
-import { defineNamedCaptures, serverOf } from './core-module';
-import { logRequest } from './error-log';
+import { ConfigError } from '../../config/errors';
+import type { Directive } from '../../config/parser';
+import { Scope } from '../../config/registry';
+import type { DirectiveSpec } from '../../config/registry';
+import type { Builder } from '../builder';
+import { LocationConf, serverOf } from '../conf';
+import type { HttpContext } from '../context';
+import { compileRegex } from '../../config/regex';
+import { logRequest } from '../error-log';
 import { compileCondition } from './if-condition';
-import { addStep, answer, Flow, RewriteConf, runSteps, Step } from './rewrite-module';
-import { ComplexValue } from './variables';
+import { addStep, Flow, REWRITE, runSteps, Step } from './rewrite';
+import { answer } from '../answer';
+import { ComplexValue, defineNamedCaptures } from '../variables';
 
 const FLAGS = ['last', 'break', 'redirect', 'permanent'];
 
 /** Whether `rewrite_log on` holds where the request is. */
 function rewriteLogOn(r: HttpContext): boolean {
-  return (r.loc.conf.rewrite as RewriteConf | undefined)?.log === true;
+  return REWRITE.of(r.loc.conf)?.log === true;
 }
 
 /** The new $args: the replacement's own first, then (unless it ended in `?`) the request's. */
@@ -35,7 +35,7 @@ function compileRewrite(d: Directive, b: Builder): Step {
   const [pattern, replacement, flag] = d.args;
   if (flag !== undefined && !FLAGS.includes(flag)) throw new ConfigError(`invalid parameter "${flag}"`);
   const re = compileRegex(pattern, false);
-  defineNamedCaptures(re, b);
+  defineNamedCaptures(re, b.variables);
   const external = /^(https?:\/\/|\$scheme)/.test(replacement);
   const status = flag === 'permanent' ? 301 : flag === 'redirect' || external ? 302 : 0;
   const keepOld = !replacement.endsWith('?');
@@ -86,7 +86,7 @@ function openIf(d: Directive, scope: Scope, b: Builder): Scope {
   addStep(scope, (r) => {
     if (!condition(r)) return Flow.next;
     r.loc = ifLoc;
-    return runSteps(ifLoc.conf.rewrite as RewriteConf | undefined, r);
+    return runSteps(REWRITE.of(ifLoc.conf), r);
   });
   return child;
 }
@@ -95,7 +95,7 @@ function setFlag(field: 'log' | 'uninitializedWarn') {
   return (d: Directive, scope: Scope): void => {
     const v = d.args[0];
     if (v !== 'on' && v !== 'off') throw new ConfigError(`invalid value "${v}" in "${d.name}" directive, it must be "on" or "off"`);
-    scope.conf<RewriteConf>('rewrite', () => ({ steps: [] }))[field] = v === 'on';
+    REWRITE.at(scope, () => ({ steps: [] }))[field] = v === 'on';
   };
 }
 

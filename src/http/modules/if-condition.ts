@@ -1,9 +1,9 @@
 import * as fs from 'node:fs';
-import { ConfigError } from '../config/errors';
-import type { Directive } from '../config/parser';
-import type { HttpContext } from './context';
-import { compileRegex } from '../config/regex';
-import { ComplexValue, VariableRegistry } from './variables';
+import { ConfigError } from '../../config/errors';
+import type { Directive } from '../../config/parser';
+import type { HttpContext } from '../context';
+import { compileRegex } from '../../config/regex';
+import { ComplexValue, VariableRegistry } from '../variables';
 
 /** A compiled `if (...)` condition. */
 export type Condition = (r: HttpContext) => boolean;

@@ -1,5 +1,6 @@
-import type { DirectiveSpec } from './config/registry';
-import type { Builder } from './http/builder';
+import type { DirectiveSpec } from '../config/registry';
+import type { Builder } from './builder';
+import type { Runtime } from './runtime';
 
 /**
  * Every feature is a module with the same face, nginx-style: a table of
@@ -18,4 +19,14 @@ export interface Module {
   merge?(parent: unknown, child: unknown): unknown;
   /** After the walk and merge: register phase handlers, API nodes, checks. */
   postconfiguration?(b: Builder): void;
+  /**
+   * In each worker, in module-list order, once the store is open (nginx's
+   * init process): open databases, start timers.
+   */
+  initWorker?(rt: Runtime): void | Promise<void>;
+  /**
+   * When the worker stops, in reverse module-list order, before the store
+   * closes (nginx's exit process): flush and close what initWorker opened.
+   */
+  exitWorker?(rt: Runtime): void | Promise<void>;
 }

@@ -3,9 +3,9 @@ import { Builder } from '../http/builder';
 import type { LocationConf } from '../http/conf';
 import { defineCoreVariables } from '../http/core-variables';
 import { Runtime } from '../http/runtime';
-import { MODULES } from '../modules';
-import { COMMAND_LINE, type ConfigWarning } from './errors';
-import { Directive, parseFile, parseText } from './parser';
+import { MODULES } from './modules';
+import { COMMAND_LINE, type ConfigWarning } from '../config/errors';
+import { Directive, parseFile, parseText } from '../config/parser';
 
 export interface LoadOptions {
   prefix: string;

@@ -1,15 +1,15 @@
 import * as path from 'node:path';
 import * as tls from 'node:tls';
 import { constants as cryptoConstants } from 'node:crypto';
-import { ConfigError } from '../config/errors';
-import { checkKeyPair, parseProtocols, readPem, versionRange } from '../config/tls';
-import type { Directive } from '../config/parser';
-import type { DirectiveSpec, Scope } from '../config/registry';
-import { flagArg, parseTime } from '../config/values';
+import { ConfigError } from '../../config/errors';
+import { checkKeyPair, parseProtocols, readPem, versionRange } from '../../config/tls';
+import type { Directive } from '../../config/parser';
+import { ConfSlot, type DirectiveSpec, type Scope } from '../../config/registry';
+import { flagArg, parseTime } from '../../config/values';
 import type { Module } from '../module';
-import type { Builder } from './builder';
-import type { HttpContext } from './context';
-import type { ServerConf } from './conf';
+import type { Builder } from '../builder';
+import type { HttpContext } from '../context';
+import type { ServerConf } from '../conf';
 import { VERIFY_MODES, VerifyClient, checkClientCertificate, defineClientVariables } from './ssl-verify';
 
 /**
@@ -36,6 +36,8 @@ interface SslLevelConf {
 
 type SslConf = Required<Omit<SslLevelConf, 'clientCertificate'>> & Pick<SslLevelConf, 'clientCertificate'>;
 
+const SLOT = new ConfSlot<SslConf, SslLevelConf>(NAME);
+
 /** nginx's defaults (1.22): TLSv1.2 and TLSv1.3 on, HIGH:!aNULL:!MD5, 5 minute sessions, tickets on. */
 const DEFAULTS: SslConf = {
   certificates: [],
@@ -50,7 +52,7 @@ const DEFAULTS: SslConf = {
 
 
 function levelConf(scope: Scope): SslLevelConf {
-  return scope.conf<SslLevelConf>(NAME, () => ({}));
+  return SLOT.at(scope, () => ({}));
 }
 
 function flag(d: Directive): boolean {
@@ -200,7 +202,7 @@ export function sslModule(): Module {
       for (const server of b.servers) {
         const listen = server.listens.find((l) => l.ssl);
         if (listen === undefined) continue;
-        const conf = server.root.conf[NAME] as SslConf;
+        const conf = SLOT.get(server.root.conf);
         server.tls = secureContextOf(server, conf, confDir, listen);
         server.tlsVerifyClient = conf.verifyClient;
       }

@@ -1,29 +1,19 @@
-import { ConfigError } from '../config/errors';
-import type { Directive } from '../config/parser';
-import type { Scope } from '../config/registry';
-import type { Builder } from '../http/builder';
-import { ContentHandler, LocationConf } from '../http/conf';
-import type { HttpContext, OutHeaders } from '../http/context';
-import { sendResponse } from '../http/respond';
-import { splitTarget } from '../http/uri';
-import { ComplexValue, VariableDef } from '../http/variables';
+import { ConfigError } from '../../config/errors';
+import type { Directive } from '../../config/parser';
+import type { Scope } from '../../config/registry';
+import type { Builder } from '../builder';
+import { noCacheHeaders } from '../answer';
+import { ContentHandler, LocationConf, locationOf } from '../conf';
+import type { HttpContext } from '../context';
+import { sendResponse } from '../respond';
+import { splitTarget } from '../uri';
+import { ComplexValue, VariableDef } from '../variables';
 import type { Module } from '../module';
-import { ApiAnswer, answerApi, apiTop } from './answer';
-import type { Sliced } from './slices';
-import { ApiNode, ReadCtx, readInSlices } from './tree';
-import { ApiTarget, apiTarget, rawRestAfter, UriRest } from './walk';
-import { answerDelete, parseWrite } from './write';
-
-/** Headers Angie puts on every successful status answer (JSON and Prometheus), so nothing caches a snapshot. */
-export function noCacheHeaders(contentType: string): OutHeaders {
-  return { 'content-type': contentType, expires: 'Thu, 01 Jan 1970 00:00:01 GMT', 'cache-control': 'no-cache' };
-}
-
-/** The location a location-context directive stands in. */
-export function locationOf(scope: Scope): LocationConf {
-  if (!(scope.owner instanceof LocationConf)) throw new Error('location scope without its LocationConf');
-  return scope.owner;
-}
+import { ApiAnswer, answerApi, apiTop } from '../../api/answer';
+import type { Sliced } from '../../api/slices';
+import { ApiNode, ReadCtx, readInSlices } from '../../api/tree';
+import { ApiTarget, apiTarget, rawRestAfter, UriRest } from '../../api/walk';
+import { answerDelete, parseWrite } from '../../api/write';
 
 /** Angie's placement rules: the URI rest is joined to PATH, which needs a prefix ending in `/`. */
 function checkApiLocation(loc: LocationConf): void {
