@@ -10,8 +10,8 @@ import { DIST, machineDescription, markdownTable, parseArgs, tempDir, writeResul
 
 const require = createRequire(import.meta.url);
 const { MetricStore } = require(path.join(DIST, 'metric/store/lmdb-store.js'));
-const { KvDatabase } = require(path.join(DIST, 'metric/store/kv.js'));
-const { usedBytes } = require(path.join(DIST, 'metric/store/environment.js'));
+const { KvDatabase } = require(path.join(DIST, 'store/kv.js'));
+const { usedBytes } = require(path.join(DIST, 'store/environment.js'));
 const { ComplexValue, VariableRegistry } = require(path.join(DIST, 'http/variables.js'));
 const { SharedZone } = require(path.join(DIST, 'limit/shared-zone.js'));
 const { LimitTxn } = require(path.join(DIST, 'limit/space.js'));
