@@ -8,6 +8,7 @@ import { headersModule } from './http/headers-module';
 import { limitConnModule } from './limit/conn-module';
 import { limitReqModule } from './limit/req-module';
 import { throttleModule } from './throttle/module';
+import { fleetModule } from './fleet/module';
 import { logModule } from './http/log-module';
 import { mapModule } from './http/map-module';
 import { rewriteModule } from './http/rewrite-module';
@@ -46,6 +47,8 @@ export const MODULES: Array<(b: Builder) => Module> = [
   limitReqModule,
   // Ahead of limit_req and limit_conn: a throttled key is refused before it takes their slots.
   throttleModule,
+  // After the limit and throttle modules: it syncs the zones they declared with the fleet's Redis.
+  fleetModule,
   consoleModule,
   // Last: it serves files in every location no other module gave a content handler.
   staticModule,

@@ -142,6 +142,7 @@ export function lookup(t: KvTxn, limit: ReqLimit, meta: Float64Array, key: strin
     if (account) {
       node.excess = excess;
       if (ms !== 0) node.last = now;
+      zone.onAccept?.(t, stored);
     }
     writeNode(t, zone, node);
     return { rc: account ? 'ok' : 'again', excess };
@@ -152,17 +153,46 @@ export function lookup(t: KvTxn, limit: ReqLimit, meta: Float64Array, key: strin
   const fresh: ReqNode = { stored, last: account ? now : 0, excess: 0, touch: now, keyBytes };
   t.put(zone.lruKey(now, stored), Buffer.alloc(0));
   writeNode(t, zone, fresh);
+  if (account) zone.onAccept?.(t, stored);
   return { rc: account ? 'ok' : 'again', excess: 0 };
 }
 
 /** ngx_http_limit_req_account for one earlier limit: stores its excess and returns it. */
 export function accountEarlier(t: KvTxn, limit: ReqLimit, key: string, now: number): number {
   const zone = limit.zone;
-  const node = readNode(t, zone, zone.storedKey(key));
+  const stored = zone.storedKey(key);
+  const node = readNode(t, zone, stored);
   if (node === undefined) return 0;
   const ms = elapsedMs(now, node.last);
   node.excess = excessAfter(node.excess, limit.rate, ms);
   if (ms !== 0) node.last = now;
+  zone.onAccept?.(t, stored);
   writeNode(t, zone, node);
   return node.excess;
+}
+
+/** A key's excess at `now` (drained by `rate` since its last request); 0 without a node. */
+export function currentExcess(t: KvTxn, zone: SharedZone, rate: number, stored: Buffer, now: number): number {
+  const node = readNode(t, zone, stored);
+  if (node === undefined) return 0;
+  const e = node.excess - Math.floor((rate * elapsedMs(now, node.last)) / 1000);
+  return e < 0 ? 0 : e;
+}
+
+/**
+ * The fleet sync's write (src/fleet/req-sync.ts): the key's excess as of
+ * `now`, the node made if the zone has room; a drained key needs none.
+ */
+export function setExcess(t: KvTxn, limit: ReqLimit, meta: Float64Array, stored: Buffer, excess: number, now: number): void {
+  const zone = limit.zone;
+  let node = readNode(t, zone, stored);
+  if (node === undefined) {
+    const keyBytes = stored.length - 1;
+    if (excess <= 0 || !allocate(t, zone, meta, limit, keyBytes, now)) return;
+    node = { stored, last: now, excess, touch: now, keyBytes };
+    t.put(zone.lruKey(now, stored), Buffer.alloc(0));
+  }
+  node.excess = excess;
+  node.last = now;
+  writeNode(t, zone, node);
 }

@@ -33,6 +33,10 @@ export class SharedZone {
   private readonly recordPrefix: Buffer;
   private readonly pending: Float64Array;
   private hasPending = false;
+  /** Set on a fleet-synced zone (src/fleet/): counts a request the bucket accepted, in its transaction. */
+  onAccept?: (t: KvTxn, stored: Buffer) => void;
+  /** Set on a fleet-synced zone: its `sync` branch of the status tree. */
+  statusExtra?: (t: KvTxn) => Record<string, unknown>;
 
   constructor(readonly def: LimitZoneDef) {
     this.fingerprint = limitFingerprint(def);

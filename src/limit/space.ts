@@ -163,11 +163,11 @@ export class LimitSpace {
     return () => {
       const zones = this.zones(kind);
       if (zones.some((z) => z.dirty)) this.transact(() => undefined, undefined);
-      const out = record<Record<string, number>>();
+      const out = record<Record<string, unknown>>();
       const read = (t: KvTxn | undefined) => {
         for (const z of zones) {
           const meta = t === undefined ? new Float64Array(1 + z.counterNames.length) : z.readMeta(t);
-          out[z.def.name] = Object.fromEntries(z.counterNames.map((n, i) => [n, meta[1 + i]]));
+          out[z.def.name] = { ...Object.fromEntries(z.counterNames.map((n, i) => [n, meta[1 + i]])), ...(t && z.statusExtra?.(t)) };
         }
       };
       if (this.db === undefined) read(undefined);

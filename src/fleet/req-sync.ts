@@ -1,0 +1,115 @@
+/**
+ * limit_req across the fleet. Decisions stay local: each instance keeps
+ * its leaky bucket per key in the store, and counts in a delta record
+ * (same transaction) every request its bucket accepted. Every sync period
+ * the syncing worker drains those counts, adds them to the fleet's bucket
+ * of each key in Redis (one Lua call, the same leaky-bucket arithmetic on
+ * the server's clock) and sets its local buckets to the fleet's excess,
+ * plus what was accepted locally meanwhile. So each instance's bucket
+ * holds the whole fleet's requests, at most one period late.
+ *
+ * Without Redis, a period's local acceptances are charged `instances`
+ * times over (this instance's and, as an estimate, each other live
+ * instance's as many): the local bucket then passes rate / instances.
+ */
+import type Redis from 'ioredis';
+import type { KvTxn } from '../metric/store/kv';
+import { currentExcess, setExcess, type ReqLimit } from '../limit/req-bucket';
+import type { SharedZone } from '../limit/shared-zone';
+import type { LimitSpace } from '../limit/space';
+import type { SyncJob } from './runner';
+import { INSTANCE_ID, redisKey, runScript } from './redis';
+import { REQ_SYNC } from './scripts';
+import { SyncStatus } from './status';
+
+/** Redis forgets a key (and a zone) idle this long: nginx's one-minute expiry of drained nodes. */
+const IDLE_MS = 60_000;
+/** An instance counts as live while its heartbeat is this recent (at least three periods). */
+export function heartbeatTtl(intervalMs: number): number {
+  return Math.max(3000, 10 * intervalMs);
+}
+
+function addOne(t: KvTxn, key: Buffer): void {
+  const v = t.get(key);
+  const n = Buffer.allocUnsafe(8);
+  n.writeDoubleLE((v === null ? 0 : v.readDoubleLE(0)) + 1);
+  t.put(key, n);
+}
+
+export class ReqSync implements SyncJob {
+  readonly status: SyncStatus;
+  private readonly deltaPrefix: Buffer;
+  private readonly limit: ReqLimit;
+  private readonly keys: string[];
+  /** The server time of the last sync: the next one reads every key changed since. */
+  private since = 0;
+
+  constructor(
+    private readonly zone: SharedZone,
+    private readonly space: LimitSpace,
+  ) {
+    const def = zone.def;
+    this.status = new SyncStatus(`limit_req zone "${def.name}"`, def.sync!);
+    this.deltaPrefix = Buffer.from(`Fleet\0d\0${def.name}\0${zone.fingerprint}\0`, 'latin1');
+    this.limit = { zone, rate: def.rate, burst: 0, delay: 0 };
+    this.keys = ['b', 't', 'i'].map((part) => redisKey('limit_req', def.name, part));
+    zone.onAccept = (t, stored) => addOne(t, this.deltaKey(stored));
+    zone.statusExtra = (t) => this.status.read(t);
+  }
+
+  get target() {
+    return this.status.target;
+  }
+
+  private deltaKey(stored: Buffer): Buffer {
+    return Buffer.concat([this.deltaPrefix, stored]);
+  }
+
+  /** Takes the accepted counts since the last drain (stored key as latin1 → count). */
+  private drain(t: KvTxn): Map<string, number> {
+    const out = new Map<string, number>();
+    t.scan(this.deltaPrefix, (k, v) => void out.set(k.subarray(this.deltaPrefix.length).toString('latin1'), v.readDoubleLE(0)));
+    for (const stored of out.keys()) t.del(this.deltaKey(Buffer.from(stored, 'latin1')));
+    return out;
+  }
+
+  async sync(client: Redis): Promise<void> {
+    const deltas = this.space.transact((tx) => this.drain(tx.t), new Map<string, number>());
+    let reply: unknown[];
+    try {
+      const pairs = [...deltas].flat();
+      const { intervalMs } = this.target;
+      reply = await runScript(client, REQ_SYNC, this.keys, [this.limit.rate, this.since, INSTANCE_ID, heartbeatTtl(intervalMs), IDLE_MS, ...pairs]);
+    } catch (e) {
+      this.fallBack(deltas, e);
+      throw e;
+    }
+    this.since = Number(reply[0]);
+    this.status.synced(Number(reply[1]));
+    this.space.transact((tx) => {
+      const now = Date.now();
+      for (let i = 2; i < reply.length; i += 2) {
+        const stored = Buffer.from(String(reply[i]), 'latin1');
+        const meanwhile = tx.t.get(this.deltaKey(stored));
+        const local = meanwhile === null ? 0 : meanwhile.readDoubleLE(0) * 1000;
+        setExcess(tx.t, this.limit, tx.meta(this.zone), stored, Number(reply[i + 1]) + local, now);
+      }
+      this.status.save(tx.t);
+    }, undefined);
+  }
+
+  /** Redis is away: charges the others' estimated acceptances into the local buckets. */
+  private fallBack(deltas: Map<string, number>, e: unknown): void {
+    const degraded = this.status.failed(e);
+    const others = degraded ? this.status.instances - 1 : 0;
+    this.space.transact((tx) => {
+      const now = Date.now();
+      for (const [key, n] of others > 0 ? deltas : []) {
+        const stored = Buffer.from(key, 'latin1');
+        const excess = currentExcess(tx.t, this.zone, this.limit.rate, stored, now) + n * others * 1000;
+        setExcess(tx.t, this.limit, tx.meta(this.zone), stored, excess, now);
+      }
+      this.status.save(tx.t);
+    }, undefined);
+  }
+}
