@@ -14,7 +14,7 @@
  */
 import type Redis from 'ioredis';
 import type { KvTxn } from '../metric/store/kv';
-import { currentExcess, setExcess, type ReqLimit } from '../limit/req-bucket';
+import { currentLevel, setLevel, type ReqLimit } from '../limit/req-bucket';
 import type { SharedZone } from '../limit/shared-zone';
 import type { LimitSpace } from '../limit/space';
 import type { SyncJob } from './runner';
@@ -27,6 +27,11 @@ const IDLE_MS = 60_000;
 /** An instance counts as live while its heartbeat is this recent (at least three periods). */
 export function heartbeatTtl(intervalMs: number): number {
   return Math.max(3000, 10 * intervalMs);
+}
+
+/** A level after `n` more requests now, as nginx accounts them one by one (the first one clamps at 0). */
+export function withRequests(level: number, n: number): number {
+  return n === 0 ? level : Math.max(0, level + 1000) + (n - 1) * 1000;
 }
 
 function addOne(t: KvTxn, key: Buffer): void {
@@ -49,7 +54,7 @@ export class ReqSync implements SyncJob {
     private readonly space: LimitSpace,
   ) {
     const def = zone.def;
-    this.status = new SyncStatus(`limit_req zone "${def.name}"`, def.sync!);
+    this.status = new SyncStatus(`limit_req zone "${def.name}"`, def.sync!, (n) => `enforcing this instance's share 1/${n} of the limit`);
     this.deltaPrefix = Buffer.from(`Fleet\0d\0${def.name}\0${zone.fingerprint}\0`, 'latin1');
     this.limit = { zone, rate: def.rate, burst: 0, delay: 0 };
     this.keys = ['b', 't', 'i'].map((part) => redisKey('limit_req', def.name, part));
@@ -91,8 +96,8 @@ export class ReqSync implements SyncJob {
       for (let i = 2; i < reply.length; i += 2) {
         const stored = Buffer.from(String(reply[i]), 'latin1');
         const meanwhile = tx.t.get(this.deltaKey(stored));
-        const local = meanwhile === null ? 0 : meanwhile.readDoubleLE(0) * 1000;
-        setExcess(tx.t, this.limit, tx.meta(this.zone), stored, Number(reply[i + 1]) + local, now);
+        const level = withRequests(Number(reply[i + 1]), meanwhile === null ? 0 : meanwhile.readDoubleLE(0));
+        setLevel(tx.t, this.limit, tx.meta(this.zone), stored, level, now);
       }
       this.status.save(tx.t);
     }, undefined);
@@ -106,8 +111,8 @@ export class ReqSync implements SyncJob {
       const now = Date.now();
       for (const [key, n] of others > 0 ? deltas : []) {
         const stored = Buffer.from(key, 'latin1');
-        const excess = currentExcess(tx.t, this.zone, this.limit.rate, stored, now) + n * others * 1000;
-        setExcess(tx.t, this.limit, tx.meta(this.zone), stored, excess, now);
+        const level = currentLevel(tx.t, this.zone, this.limit.rate, stored, now) + n * others * 1000;
+        setLevel(tx.t, this.limit, tx.meta(this.zone), stored, level, now);
       }
       this.status.save(tx.t);
     }, undefined);

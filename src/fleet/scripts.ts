@@ -15,36 +15,38 @@ function script(lua: string): Script {
   return { lua, sha: createHash('sha1').update(lua).digest('hex') };
 }
 
-/** The server's time in ms, and a stored `excess:lastMs` leaked to it (limit_req's arithmetic, thousandths). */
+/**
+ * The server's time in ms, and a stored `level:lastMs` leaked to it: the
+ * level is limit_req's excess (thousandths of a request) before nginx's
+ * clamp, kept down to -1000 (the credit of a key idle for one request's time).
+ */
 const NOW_AND_LEAK = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local function leaked(v, rate)
-  if not v then return 0 end
+  if not v then return -1000 end
   local sep = string.find(v, ':', 1, true)
-  local e = tonumber(string.sub(v, 1, sep - 1))
   local ms = now - tonumber(string.sub(v, sep + 1))
   if ms < 0 then ms = 0 end
-  e = e - math.floor(rate * ms / 1000)
-  if e < 0 then return 0 end
-  return e
+  return math.max(-1000, tonumber(string.sub(v, 1, sep - 1)) - math.floor(rate * ms / 1000))
 end
 `;
 
 /**
- * One limit_req zone's sync. KEYS: buckets hash (key → "excess:lastMs"),
+ * One limit_req zone's sync. KEYS: buckets hash (key → "level:lastMs"),
  * touched zset (key → ms), instances zset (id → heartbeat ms).
  * ARGV: rate, since (server ms of this instance's last sync), instance id,
  * heartbeat ttl ms, idle ms, then key, accepted pairs. Adds each key's
  * accepted requests to the fleet bucket, forgets keys idle for `idle`,
  * beats the instance's heart, and answers
- * [now, live instances, key, excess, ...] for every key changed since `since`.
+ * [now, live instances, key, level, ...] for every key changed since `since`.
  */
 export const REQ_SYNC = script(`${NOW_AND_LEAK}
 local rate = tonumber(ARGV[1])
 local idle = tonumber(ARGV[5])
 for i = 6, #ARGV, 2 do
-  local e = leaked(redis.call('HGET', KEYS[1], ARGV[i]), rate) + tonumber(ARGV[i + 1]) * 1000
+  -- n requests now, as nginx accounts them one by one: the first one clamps at 0.
+  local e = math.max(0, leaked(redis.call('HGET', KEYS[1], ARGV[i]), rate) + 1000) + (tonumber(ARGV[i + 1]) - 1) * 1000
   redis.call('HSET', KEYS[1], ARGV[i], e .. ':' .. now)
   redis.call('ZADD', KEYS[2], now, ARGV[i])
 end

@@ -34,6 +34,8 @@ export class SyncStatus {
   constructor(
     private readonly what: string,
     readonly target: SyncTarget,
+    /** What the zone does without Redis, for the outage's log line. */
+    private readonly fallback: (instances: number) => string,
   ) {
     this.key = Buffer.from(`Fleet\0s\0${what}`, 'latin1');
     this.view = { url: target.url, interval_ms: target.intervalMs, state: 'starting', instances: 1, share: 1, last_sync: null, failures: 0, last_error: null };
@@ -48,7 +50,7 @@ export class SyncStatus {
   }
 
   synced(instances: number): void {
-    if (this.view.state === 'degraded') process.emitWarning(`${this.what}: sync with ${this.target.url} restored, ${instances} instance(s) share the limit`, 'notice');
+    if (this.view.state === 'degraded') process.emitWarning(`${this.what}: sync with ${this.target.url} restored`, 'notice');
     this.view = { ...this.view, state: 'synced', instances: Math.max(1, instances), share: 1, last_sync: new Date().toISOString() };
   }
 
@@ -57,10 +59,7 @@ export class SyncStatus {
     const error = (e as Error)?.message ?? String(e);
     this.view = { ...this.view, failures: this.view.failures + 1, last_error: error };
     if (this.view.state === 'starting' && Date.now() - this.startedAt < STARTUP_GRACE_MS) return false;
-    if (this.view.state !== 'degraded') {
-      const n = this.view.instances;
-      process.emitWarning(`${this.what}: sync with ${this.target.url} failed (${error}), enforcing this instance's share 1/${n} of the limit`, 'error');
-    }
+    if (this.view.state !== 'degraded') process.emitWarning(`${this.what}: sync with ${this.target.url} failed (${error}), ${this.fallback(this.view.instances)}`, 'error');
     this.view = { ...this.view, state: 'degraded', share: 1 / this.view.instances };
     return true;
   }

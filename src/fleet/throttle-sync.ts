@@ -32,7 +32,7 @@ export class ThrottleSync implements SyncJob {
 
   constructor(private readonly zone: ThrottleZone) {
     const def = zone.def;
-    this.status = new SyncStatus(`throttle zone "${def.name}"`, def.sync!);
+    this.status = new SyncStatus(`throttle zone "${def.name}"`, def.sync!, () => 'states set here apply only here until it returns');
     this.keys = ['r', 'i'].map((part) => redisKey('throttle', def.name, part));
     zone.statusExtra = (t) => this.status.read(t);
   }

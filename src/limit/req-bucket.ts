@@ -171,28 +171,32 @@ export function accountEarlier(t: KvTxn, limit: ReqLimit, key: string, now: numb
   return node.excess;
 }
 
-/** A key's excess at `now` (drained by `rate` since its last request); 0 without a node. */
-export function currentExcess(t: KvTxn, zone: SharedZone, rate: number, stored: Buffer, now: number): number {
+/**
+ * A key's level at `now`: its excess drained by `rate` since its last
+ * request, before nginx's clamp at 0 and down to -1000 (one request's
+ * credit, what a drained key's next request uses); -1000 without a node.
+ */
+export function currentLevel(t: KvTxn, zone: SharedZone, rate: number, stored: Buffer, now: number): number {
   const node = readNode(t, zone, stored);
-  if (node === undefined) return 0;
-  const e = node.excess - Math.floor((rate * elapsedMs(now, node.last)) / 1000);
-  return e < 0 ? 0 : e;
+  if (node === undefined) return -1000;
+  return Math.max(-1000, node.excess - Math.floor((rate * elapsedMs(now, node.last)) / 1000));
 }
 
 /**
- * The fleet sync's write (src/fleet/req-sync.ts): the key's excess as of
- * `now`, the node made if the zone has room; a drained key needs none.
+ * The fleet sync's write (src/fleet/req-sync.ts): the key's level as of
+ * `now` (a negative one is stored as an earlier last request), the node
+ * made if the zone has room; a drained key needs none.
  */
-export function setExcess(t: KvTxn, limit: ReqLimit, meta: Float64Array, stored: Buffer, excess: number, now: number): void {
+export function setLevel(t: KvTxn, limit: ReqLimit, meta: Float64Array, stored: Buffer, level: number, now: number): void {
   const zone = limit.zone;
   let node = readNode(t, zone, stored);
   if (node === undefined) {
     const keyBytes = stored.length - 1;
-    if (excess <= 0 || !allocate(t, zone, meta, limit, keyBytes, now)) return;
-    node = { stored, last: now, excess, touch: now, keyBytes };
+    if (level <= -1000 || !allocate(t, zone, meta, limit, keyBytes, now)) return;
+    node = { stored, last: now, excess: 0, touch: now, keyBytes };
     t.put(zone.lruKey(now, stored), Buffer.alloc(0));
   }
-  node.excess = excess;
-  node.last = now;
+  node.excess = Math.max(0, level);
+  node.last = level < 0 ? now - Math.ceil((-level * 1000) / limit.rate) : now;
   writeNode(t, zone, node);
 }

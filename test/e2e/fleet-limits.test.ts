@@ -1,0 +1,153 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Backend, freePorts, getJson, Proxy, request, startBackend, startProxy } from '../helpers/proc';
+import { RedisServer, startRedis } from '../helpers/redis';
+import { waitFor } from '../helpers/sys';
+import { paced } from './limit-helpers';
+import { api } from './throttle-helpers';
+
+/**
+ * Issue 20 items 2 and 3: three real metricproxy instances (two workers
+ * each) share one tenant's limit_req bucket and a throttle zone's states
+ * through a real redis-server; Redis killed mid-run, each instance falls
+ * back to its share and catches up when it returns.
+ */
+const RATE = 100;
+const BURST = 10;
+/** The first second holds every instance's burst (taken before the first sync): the rate is measured after it. */
+const WARMUP_MS = 1000;
+const INSTANCES = 3;
+/** Generous: a loaded 2-core machine runs nine node processes here. */
+const DEADLINE_MS = 30_000;
+
+const config = (front: number, backend: number, redis: string) => `
+worker_processes 2;
+error_log logs/error.log notice;
+http {
+    access_log off;
+    limit_req_zone $arg_k zone=tenants:1m rate=${RATE}r/s sync=${redis} sync_interval=100ms;
+    metric_complex_zone tenant_load:1m { latency last; }
+    throttle_zone fleet_throttle:1m {
+        watch tenant_load/latency;
+        above 1000;
+        limit rate=1r/m ttl=5m;
+        sync  ${redis} interval=100ms;
+    }
+    server {
+        listen 127.0.0.1:${front};
+        limit_req_status 429;
+        limit_req_log_level info;
+        location /limited { limit_req zone=tenants burst=${BURST} nodelay; proxy_pass http://127.0.0.1:${backend}; }
+        location /api/ { throttle fleet_throttle $http_x_tenant; proxy_pass http://127.0.0.1:${backend}; }
+        location /throttle/ { throttle_api fleet_throttle; }
+        location /status/ { api /status/; }
+    }
+}`;
+
+interface SyncView {
+  state: string;
+  instances: number;
+  share: number;
+  last_sync: string | null;
+  failures: number;
+}
+
+let redis: RedisServer;
+let backend: Backend;
+let fronts: number[];
+const proxies: Proxy[] = [];
+const url = (i: number, p: string) => `http://127.0.0.1:${fronts[i]}${p}`;
+const syncOf = async (i: number) => ((await getJson(url(i, '/status/http/limit_reqs/tenants'))) as { sync: SyncView }).sync;
+const errorLog = (i: number) => fs.readFileSync(path.join(proxies[i].prefix, 'logs/error.log'), 'utf8');
+
+/** Polls every instance's zone status until `ok` holds for all. */
+async function everyInstance(ok: (s: SyncView) => boolean, what: string): Promise<SyncView[]> {
+  let last: SyncView[] = [];
+  return waitFor(async () => {
+    last = await Promise.all(fronts.map((_, i) => syncOf(i)));
+    return last.every(ok) ? last : undefined;
+  }, DEADLINE_MS, `${what} (last ${JSON.stringify(last)})`);
+}
+
+/**
+ * Requests of key `k` paced at `perSecond` on each listed instance for
+ * `seconds`: how many were sent, and the rate that passed after the warm-up.
+ */
+async function load(instances: number[], k: string, perSecond: number, seconds: number): Promise<{ passed: number; sent: number; rate: number }> {
+  const started = Date.now();
+  const hits = (await Promise.all(instances.map((i) => paced(url(i, `/limited?k=${k}`), perSecond, seconds)))).flat();
+  expect(hits.every((h) => h.status === 200 || h.status === 429), 'every request answered 200 or 429').toBe(true);
+  const from = started + WARMUP_MS;
+  const to = Math.max(...hits.map((h) => h.doneAt));
+  const passed = hits.filter((h) => h.status === 200 && h.doneAt >= from).length;
+  return { passed, sent: hits.length, rate: passed / ((to - from) / 1000) };
+}
+
+beforeAll(async () => {
+  redis = await startRedis();
+  backend = await startBackend((_req, res) => res.end('ok'));
+  fronts = await freePorts(INSTANCES);
+  for (const front of fronts) proxies.push(await startProxy(config(front, backend.port, redis.url), [front]));
+  await everyInstance((s) => s.state === 'synced' && s.instances === INSTANCES, 'every instance synced, three live');
+}, 120_000);
+
+afterAll(async () => {
+  await Promise.all(proxies.map((p) => p.stop()));
+  await backend?.close();
+  await redis?.stop();
+});
+
+describe('limits and throttles across three instances through Redis', () => {
+  it(`a tenant limited to ${RATE} r/s across the fleet gets ${RATE} r/s ±10% while hitting all three`, async () => {
+    // Each instance alone is offered 80% of the fleet's rate: unsynced, they would pass 240 r/s.
+    const r = await load([0, 1, 2], 'fleet-a', 0.8 * RATE, 5);
+    expect(r.sent).toBeGreaterThan(1000);
+    console.log(`fleet rate: ${r.rate.toFixed(1)} r/s (${r.passed} passed after the warm-up, ${r.sent} sent)`);
+    expect(r.rate, `passed ${r.passed} of ${r.sent}`).toBeGreaterThan(RATE * 0.9);
+    expect(r.rate, `passed ${r.passed} of ${r.sent}`).toBeLessThan(RATE * 1.1);
+  }, 60_000);
+
+  it('a PATCH on instance 1 throttles the key on instances 2 and 3 within the sync period', async () => {
+    const patched = await api(url(0, '/throttle/tenant-x'), 'PATCH', { rate: 1 / 60, ttl_seconds: 300, reason: 'fleet test' });
+    expect(patched.status, patched.body).toBe(200);
+    const patchedAt = Date.now();
+    const states = await waitFor(async () => {
+      const all = await Promise.all([1, 2].map(async (i) => ((await api(url(i, '/throttle/tenant-x'))).json.data as { state?: string } | undefined)?.state));
+      return all.every((s) => s === 'MANUAL_THROTTLED') ? all : undefined;
+    }, DEADLINE_MS, 'tenant-x throttled on instances 2 and 3');
+    expect(states).toEqual(['MANUAL_THROTTLED', 'MANUAL_THROTTLED']);
+    console.log(`throttle state reached instances 2 and 3 in ${Date.now() - patchedAt} ms`);
+    // Enforced there: at 1 r/m, the second request of the key on instance 3 is refused.
+    const answers = [];
+    for (let n = 0; n < 2; n++) answers.push((await request(url(2, '/api/x'), { headers: { 'x-tenant': 'tenant-x' } })).status);
+    expect(answers).toEqual([200, 429]);
+    // A release on instance 3 reaches instance 1.
+    expect((await api(url(2, '/throttle/tenant-x'), 'DELETE')).status).toBe(200);
+    await waitFor(async () => (((await api(url(0, '/throttle/tenant-x'))).json.data as { state?: string }).state === 'RELEASED' ? true : undefined), DEADLINE_MS, 'release on instance 1');
+  }, 60_000);
+
+  it('Redis killed: every instance keeps serving at its share of the limit, logs it once, and catches up when Redis returns', async () => {
+    await redis.kill();
+    const down = await everyInstance((s) => s.state === 'degraded', 'every instance degraded');
+    for (const s of down) expect(s.share).toBeCloseTo(1 / INSTANCES, 5);
+    // One instance alone, offered the fleet's whole rate: it passes its third.
+    const alone = await load([0], 'fleet-b', RATE, 4);
+    console.log(`Redis down, one instance alone: ${alone.rate.toFixed(1)} r/s`);
+    expect(alone.rate, `passed ${alone.passed} of ${alone.sent}`).toBeGreaterThan((RATE / INSTANCES) * 0.8);
+    expect(alone.rate, `passed ${alone.passed} of ${alone.sent}`).toBeLessThan((RATE / INSTANCES) * 1.25);
+    for (let i = 0; i < INSTANCES; i++) {
+      const lines = errorLog(i).split('\n').filter((l) => l.includes('limit_req zone "tenants": sync with'));
+      expect(lines.filter((l) => / \[error\] .*failed .*enforcing this instance's share 1\/3 of the limit/.test(l))).toHaveLength(1);
+    }
+
+    await redis.restart();
+    await everyInstance((s) => s.state === 'synced' && s.instances === INSTANCES, 'every instance synced again');
+    for (let i = 0; i < INSTANCES; i++) expect(errorLog(i)).toMatch(/ \[notice\] .*limit_req zone "tenants": sync with redis:\S+ restored$/m);
+    // Synced again: one instance alone passes the fleet's whole rate, not its third.
+    const back = await load([0], 'fleet-c', 1.6 * RATE, 4);
+    console.log(`Redis back, one instance alone: ${back.rate.toFixed(1)} r/s`);
+    expect(back.rate, `passed ${back.passed} of ${back.sent}`).toBeGreaterThan(RATE * 0.9);
+    expect(back.rate, `passed ${back.passed} of ${back.sent}`).toBeLessThan(RATE * 1.1);
+  }, 120_000);
+});
