@@ -55,9 +55,9 @@ export function syncFromZoneArgs(url: string | undefined, interval: string | und
 export function syncFromBlock(args: readonly string[]): SyncTarget {
   const [url, ...rest] = args;
   let intervalMs = DEFAULT_SYNC_INTERVAL_MS;
-  for (const arg of rest) {
-    if (!arg.startsWith('interval=') || rest.length > 1) throw new ConfigError(`invalid parameter "${arg}"`);
+  rest.forEach((arg, i) => {
+    if (i > 0 || !arg.startsWith('interval=')) throw new ConfigError(`invalid parameter "${arg}"`);
     intervalMs = parseSyncInterval(arg.slice('interval='.length));
-  }
+  });
   return { ...parseSyncUrl(url), intervalMs };
 }
