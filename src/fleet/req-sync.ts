@@ -1,7 +1,7 @@
 /**
  * limit_req across the fleet. Decisions stay local: each instance keeps
  * its leaky bucket per key in the store, and counts in a delta record
- * (same transaction) every request its bucket accepted. Every sync period
+ * per key (same transaction, one write per key) the requests its bucket accepted. Every sync period
  * the syncing worker drains those counts, adds them to the fleet's bucket
  * of each key in Redis (one Lua call, the same leaky-bucket arithmetic on
  * the server's clock) and sets its local buckets to the fleet's excess,
@@ -34,11 +34,11 @@ export function withRequests(level: number, n: number): number {
   return n === 0 ? level : Math.max(0, level + 1000) + (n - 1) * 1000;
 }
 
-function addOne(t: KvTxn, key: Buffer): void {
+function addTo(t: KvTxn, key: Buffer, n: number): void {
   const v = t.get(key);
-  const n = Buffer.allocUnsafe(8);
-  n.writeDoubleLE((v === null ? 0 : v.readDoubleLE(0)) + 1);
-  t.put(key, n);
+  const sum = Buffer.allocUnsafe(8);
+  sum.writeDoubleLE((v === null ? 0 : v.readDoubleLE(0)) + n);
+  t.put(key, sum);
 }
 
 export class ReqSync implements SyncJob {
@@ -48,6 +48,8 @@ export class ReqSync implements SyncJob {
   private readonly keys: string[];
   /** The server time of the last sync: the next one reads every key changed since. */
   private since = 0;
+  /** This worker's acceptances in the current transaction, by stored key (latin1). */
+  private readonly accepted = new Map<string, number>();
 
   constructor(
     private readonly zone: SharedZone,
@@ -58,7 +60,11 @@ export class ReqSync implements SyncJob {
     this.deltaPrefix = Buffer.from(`Fleet\0d\0${def.name}\0${zone.fingerprint}\0`, 'latin1');
     this.limit = { zone, rate: def.rate, burst: 0, delay: 0 };
     this.keys = ['b', 't', 'i'].map((part) => redisKey('limit_req', def.name, part));
-    zone.onAccept = (t, stored) => addOne(t, this.deltaKey(stored));
+    zone.onAccept = (stored) => {
+      const key = stored.toString('latin1');
+      this.accepted.set(key, (this.accepted.get(key) ?? 0) + 1);
+    };
+    zone.onCommit = (t) => this.storeAccepted(t);
     zone.statusExtra = (t) => this.status.read(t);
   }
 
@@ -68,6 +74,12 @@ export class ReqSync implements SyncJob {
 
   private deltaKey(stored: Buffer): Buffer {
     return Buffer.concat([this.deltaPrefix, stored]);
+  }
+
+  /** Adds this transaction's acceptances to the delta records: one write per key, not per request. */
+  private storeAccepted(t: KvTxn): void {
+    for (const [stored, n] of this.accepted) addTo(t, this.deltaKey(Buffer.from(stored, 'latin1')), n);
+    this.accepted.clear();
   }
 
   /** Takes the accepted counts since the last drain (stored key as latin1 → count). */

@@ -142,7 +142,7 @@ export function lookup(t: KvTxn, limit: ReqLimit, meta: Float64Array, key: strin
     if (account) {
       node.excess = excess;
       if (ms !== 0) node.last = now;
-      zone.onAccept?.(t, stored);
+      zone.onAccept?.(stored);
     }
     writeNode(t, zone, node);
     return { rc: account ? 'ok' : 'again', excess };
@@ -153,7 +153,7 @@ export function lookup(t: KvTxn, limit: ReqLimit, meta: Float64Array, key: strin
   const fresh: ReqNode = { stored, last: account ? now : 0, excess: 0, touch: now, keyBytes };
   t.put(zone.lruKey(now, stored), Buffer.alloc(0));
   writeNode(t, zone, fresh);
-  if (account) zone.onAccept?.(t, stored);
+  if (account) zone.onAccept?.(stored);
   return { rc: account ? 'ok' : 'again', excess: 0 };
 }
 
@@ -166,7 +166,7 @@ export function accountEarlier(t: KvTxn, limit: ReqLimit, key: string, now: numb
   const ms = elapsedMs(now, node.last);
   node.excess = excessAfter(node.excess, limit.rate, ms);
   if (ms !== 0) node.last = now;
-  zone.onAccept?.(t, stored);
+  zone.onAccept?.(stored);
   writeNode(t, zone, node);
   return node.excess;
 }

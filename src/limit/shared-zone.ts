@@ -33,8 +33,10 @@ export class SharedZone {
   private readonly recordPrefix: Buffer;
   private readonly pending: Float64Array;
   private hasPending = false;
-  /** Set on a fleet-synced zone (src/fleet/): counts a request the bucket accepted, in its transaction. */
-  onAccept?: (t: KvTxn, stored: Buffer) => void;
+  /** Set on a fleet-synced zone (src/fleet/): counts a request the bucket accepted, in memory... */
+  onAccept?: (stored: Buffer) => void;
+  /** ...and stores the counts with the meta record, in the same transaction. */
+  onCommit?: (t: KvTxn) => void;
   /** Set on a fleet-synced zone: its `sync` branch of the status tree. */
   statusExtra?: (t: KvTxn) => Record<string, unknown>;
 
@@ -107,6 +109,7 @@ export class SharedZone {
       this.hasPending = false;
     }
     t.put(this.metaKey, Buffer.from(meta.buffer, meta.byteOffset, meta.byteLength));
+    this.onCommit?.(t);
   }
 
   /** Every record of this definition (for sweeps). */

@@ -74,7 +74,7 @@ describe('the fleet bucket arithmetic', () => {
     expect(nodes()).toBe(1);
     const seen: string[] = [];
     write(db, (tx) => decide(tx, [limit], ['k'], 10));
-    zone.onAccept = (_t, stored) => void seen.push(stored.subarray(1).toString('latin1'));
+    zone.onAccept = (stored) => void seen.push(stored.subarray(1).toString('latin1'));
     write(db, (tx) => decide(tx, [limit], ['k'], 500));
     expect(seen).toEqual(['k']);
   });
