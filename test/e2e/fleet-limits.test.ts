@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Backend, freePorts, getJson, Proxy, request, startBackend, startProxy } from '../helpers/proc';
+import { Backend, freePorts, getJson, Proxy, request, ROOT, startBackend, startProxy } from '../helpers/proc';
 import { RedisServer, startRedis } from '../helpers/redis';
 import { waitFor } from '../helpers/sys';
 import { paced } from './limit-helpers';
@@ -14,36 +14,19 @@ import { api } from './throttle-helpers';
  * back to its share and catches up when it returns.
  */
 const RATE = 100;
-const BURST = 10;
 /** The first second holds every instance's burst (taken before the first sync): the rate is measured after it. */
 const WARMUP_MS = 1000;
 const INSTANCES = 3;
 /** Generous: a loaded 2-core machine runs nine node processes here. */
 const DEADLINE_MS = 30_000;
 
-const config = (front: number, backend: number, redis: string) => `
-worker_processes 2;
-error_log logs/error.log notice;
-http {
-    access_log off;
-    limit_req_zone $arg_k zone=tenants:1m rate=${RATE}r/s sync=${redis} sync_interval=100ms;
-    metric_complex_zone tenant_load:1m { latency last; }
-    throttle_zone fleet_throttle:1m {
-        watch tenant_load/latency;
-        above 1000;
-        limit rate=1r/m ttl=5m;
-        sync  ${redis} interval=100ms;
-    }
-    server {
-        listen 127.0.0.1:${front};
-        limit_req_status 429;
-        limit_req_log_level info;
-        location /limited { limit_req zone=tenants burst=${BURST} nodelay; proxy_pass http://127.0.0.1:${backend}; }
-        location /api/ { throttle fleet_throttle $http_x_tenant; proxy_pass http://127.0.0.1:${backend}; }
-        location /throttle/ { throttle_api fleet_throttle; }
-        location /status/ { api /status/; }
-    }
-}`;
+/** conf/examples/fleet.conf, moved to the test's ports and Redis. */
+const config = (front: number, backend: number, redis: string) =>
+  fs.readFileSync(path.join(ROOT, 'conf/examples/fleet.conf'), 'utf8')
+    .split('127.0.0.1:8080').join(`127.0.0.1:${front}`)
+    .split('127.0.0.1:9000').join(`127.0.0.1:${backend}`)
+    .split('redis://127.0.0.1:6379/0').join(redis)
+    .replace('include prometheus_all.conf;', `include ${path.join(ROOT, 'conf/prometheus_all.conf')};`);
 
 interface SyncView {
   state: string;
@@ -131,6 +114,9 @@ describe('limits and throttles across three instances through Redis', () => {
     await redis.kill();
     const down = await everyInstance((s) => s.state === 'degraded', 'every instance degraded');
     for (const s of down) expect(s.share).toBeCloseTo(1 / INSTANCES, 5);
+    const metrics = (await request(url(1, '/metrics'))).body;
+    expect(metrics).toMatch(/^angie_http_fleet_sync_share\{kind="limit_reqs",zone="tenants"\} 0\.333/m);
+    expect(metrics).toMatch(/^angie_http_fleet_sync_instances\{kind="throttle_zones",zone="fleet_throttle"\} 3$/m);
     // One instance alone, offered the fleet's whole rate: it passes its third.
     const alone = await load([0], 'fleet-b', RATE, 4);
     console.log(`Redis down, one instance alone: ${alone.rate.toFixed(1)} r/s`);
