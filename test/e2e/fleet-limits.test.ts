@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Backend, freePorts, getJson, Proxy, request, ROOT, startBackend, startProxy } from '../helpers/proc';
+import { freePorts, getJson, Proxy, request, ROOT, startBackend, startProxy } from '../helpers/proc';
 import { RedisServer, startRedis } from '../helpers/redis';
 import { waitFor } from '../helpers/sys';
 import { paced } from './limit-helpers';
@@ -37,7 +37,7 @@ interface SyncView {
 }
 
 let redis: RedisServer;
-let backend: Backend;
+let backend: Awaited<ReturnType<typeof startBackend>>;
 let fronts: number[];
 const proxies: Proxy[] = [];
 const url = (i: number, p: string) => `http://127.0.0.1:${fronts[i]}${p}`;

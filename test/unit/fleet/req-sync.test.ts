@@ -9,8 +9,8 @@ import { ComplexValue, VariableRegistry } from '../../../src/http/variables';
 import { currentLevel, excessAfter, setLevel } from '../../../src/limit/req-bucket';
 import { decide } from '../../../src/limit/req-decide';
 import { SharedZone } from '../../../src/limit/shared-zone';
-import { LimitTxn } from '../../../src/limit/space';
 import { KvDatabase } from '../../../src/metric/store/kv';
+import { limitWrite as write } from '../../helpers/limit-store';
 import { MetricStore } from '../../../src/metric/store/lmdb-store';
 import type { KeyRecord } from '../../../src/throttle/record';
 
@@ -26,14 +26,6 @@ function openZone(): { db: KvDatabase; zone: SharedZone } {
   return { db: KvDatabase.open(store, 'limit'), zone: new SharedZone({ kind: 'limit_req', name: 'z', size: 1 << 20, key, rate: RATE }) };
 }
 
-function write<T>(db: KvDatabase, body: (tx: LimitTxn) => T): T {
-  return db.write((t) => {
-    const tx = new LimitTxn(t);
-    const out = body(tx);
-    tx.commitMetas();
-    return out;
-  });
-}
 
 describe('the fleet bucket arithmetic', () => {
   it('n requests charged at once equal nginx accounting them one by one at that instant', () => {
