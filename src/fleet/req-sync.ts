@@ -1,12 +1,12 @@
 /**
  * limit_req across the fleet. Decisions stay local: each instance keeps
- * its leaky bucket per key in the store, and counts in a delta record
- * per key (same transaction, one write per key) the requests its bucket accepted. Every sync period
- * the syncing worker drains those counts, adds them to the fleet's bucket
- * of each key in Redis (one Lua call, the same leaky-bucket arithmetic on
- * the server's clock) and sets its local buckets to the fleet's excess,
- * plus what was accepted locally meanwhile. So each instance's bucket
- * holds the whole fleet's requests, at most one period late.
+ * its leaky bucket per key in the store, and adds what its bucket accepted
+ * to a delta record per key (same transaction, one write per key). Every
+ * sync period the syncing worker drains those counts, adds them to the
+ * fleet's bucket of each key in Redis (one Lua call, the same leaky-bucket
+ * arithmetic on the server's clock) and sets its local buckets to the
+ * fleet's level plus what was accepted locally meanwhile. So each
+ * instance's bucket holds the whole fleet's requests, at most one period late.
  *
  * Without Redis, a period's local acceptances are charged `instances`
  * times over (this instance's and, as an estimate, each other live
