@@ -93,6 +93,7 @@ export class ReqSync implements SyncJob {
   async sync(client: Redis): Promise<void> {
     const deltas = this.space.transact((tx) => this.drain(tx.t), new Map<string, number>());
     let reply: unknown[];
+    const sent = Date.now();
     try {
       const pairs = [...deltas].flat();
       const { intervalMs } = this.target;
@@ -101,15 +102,17 @@ export class ReqSync implements SyncJob {
       this.fallBack(deltas, e);
       throw e;
     }
+    // The levels are the server's at about mid-call: set as of then, the buckets keep leaking
+    // from then (a busy worker's delay before it stores them must not cost the fleet its leak).
+    const asOf = Math.round((sent + Date.now()) / 2);
     this.since = Number(reply[0]);
     this.status.synced(Number(reply[1]));
     this.space.transact((tx) => {
-      const now = Date.now();
       for (let i = 2; i < reply.length; i += 2) {
         const stored = Buffer.from(String(reply[i]), 'latin1');
         const meanwhile = tx.t.get(this.deltaKey(stored));
         const level = withRequests(Number(reply[i + 1]), meanwhile === null ? 0 : meanwhile.readDoubleLE(0));
-        setLevel(tx.t, this.limit, tx.meta(this.zone), stored, level, now);
+        setLevel(tx.t, this.limit, tx.meta(this.zone), stored, level, asOf);
       }
       this.status.save(tx.t);
     }, undefined);

@@ -184,8 +184,9 @@ export function currentLevel(t: KvTxn, zone: SharedZone, rate: number, stored: B
 
 /**
  * The fleet sync's write (src/fleet/req-sync.ts): the key's level as of
- * `now` (a negative one is stored as an earlier last request), the node
- * made if the zone has room; a drained key needs none.
+ * `now` (the time it was true, which may be a little past; a negative
+ * level is stored as an earlier last request), the node made if the zone
+ * has room; a drained key needs none.
  */
 export function setLevel(t: KvTxn, limit: ReqLimit, meta: Float64Array, stored: Buffer, level: number, now: number): void {
   const zone = limit.zone;
