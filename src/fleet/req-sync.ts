@@ -72,6 +72,10 @@ export class ReqSync implements SyncJob {
     return this.status.target;
   }
 
+  get periodMs(): number {
+    return this.target.intervalMs;
+  }
+
   private deltaKey(stored: Buffer): Buffer {
     return Buffer.concat([this.deltaPrefix, stored]);
   }

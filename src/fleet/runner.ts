@@ -12,6 +12,8 @@ import { RedisPool } from './redis';
 
 export interface SyncJob {
   readonly target: SyncTarget;
+  /** How often the job exchanges with Redis. */
+  readonly periodMs: number;
   /** One exchange with Redis; throws (after falling back) when it failed. */
   sync(client: Redis): Promise<void>;
 }
@@ -49,7 +51,7 @@ export class FleetRunner {
 
   private loop(job: SyncJob): void {
     const started = Date.now();
-    const next = () => this.later(() => this.loop(job), Math.max(0, job.target.intervalMs - (Date.now() - started)));
+    const next = () => this.later(() => this.loop(job), Math.max(0, job.periodMs - (Date.now() - started)));
     if (!this.held) return next();
     // A failed sync has fallen back and logged already; the next period tries again.
     job.sync(this.pool.client(job.target)).catch(() => undefined).finally(next);

@@ -3,7 +3,7 @@
  * pushes the records this instance changed (a sampler's trigger, an
  * operator's PATCH or DELETE) and takes every record of the zone back
  * from Redis; the newest change of a key wins (its start or end time,
- * then its version), on every instance, within one period.
+ * then its version), on every instance, within one interval.
  */
 import type Redis from 'ioredis';
 import type { KeyRecord } from '../throttle/record';
@@ -39,6 +39,15 @@ export class ThrottleSync implements SyncJob {
 
   get target() {
     return this.status.target;
+  }
+
+  /**
+   * Half the interval: a state pushed by one instance at its exchange is
+   * taken by the others at theirs, so it holds everywhere within one
+   * interval (plus the round trips). Records are few: it costs little.
+   */
+  get periodMs(): number {
+    return this.target.intervalMs / 2;
   }
 
   async sync(client: Redis): Promise<void> {

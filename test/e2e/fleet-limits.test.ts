@@ -61,7 +61,9 @@ interface Load {
   sent: number;
   /** Passed after the warm-up, per second. */
   rate: number;
-  /** Passed in all, and what one bucket (nginx on one box) would pass from the same arrivals. */
+  /** What one bucket (nginx on one box) would pass per second after the warm-up from the same arrivals. */
+  idealRate: number;
+  /** Passed in all, and what one bucket would pass in all. */
   passed: number;
   ideal: number;
 }
@@ -72,13 +74,39 @@ async function load(instances: number[], k: string, perSecond: number, seconds: 
   const hits = (await Promise.all(instances.map((i) => paced(url(i, `/limited?k=${k}`), perSecond, seconds)))).flat();
   expect(hits.every((h) => h.status === 200 || h.status === 429), 'every request answered 200 or 429').toBe(true);
   const from = started + WARMUP_MS;
-  const to = Math.max(...hits.map((h) => h.doneAt));
+  const window = (Math.max(...hits.map((h) => h.doneAt)) - from) / 1000;
   const ok = hits.filter((h) => h.status === 200);
-  const afterWarmup = ok.filter((h) => h.doneAt >= from).length;
-  return { sent: hits.length, rate: afterWarmup / ((to - from) / 1000), passed: ok.length, ideal: idealAccepted(hits.map((h) => h.arrived), RATE, BURST) };
+  const arrivals = hits.map((h) => h.arrived);
+  // One bucket from the warm-up's end starts empty: less its burst, what it passes there.
+  const idealLater = idealAccepted(arrivals.filter((t) => t >= from), RATE, BURST) - BURST;
+  return {
+    sent: hits.length,
+    rate: ok.filter((h) => h.doneAt >= from).length / window,
+    idealRate: idealLater / window,
+    passed: ok.length,
+    ideal: idealAccepted(arrivals, RATE, BURST),
+  };
 }
 
-const describeLoad = (l: Load) => `${l.rate.toFixed(1)} r/s after the warm-up; ${l.passed} passed of ${l.sent}, one bucket would pass ${l.ideal}`;
+const describeLoad = (l: Load) =>
+  `${l.rate.toFixed(1)} r/s after the warm-up (one bucket: ${l.idealRate.toFixed(1)}); ${l.passed} passed of ${l.sent}, one bucket would pass ${l.ideal}`;
+
+/**
+ * A load whose arrivals carry the rate: on a loaded machine the clients and
+ * proxies stall and requests arrive in clumps that even one bucket cannot
+ * pass at the rate, so such a run is measured again (at most three times).
+ * Every run's fleet passes what one bucket would ±10%.
+ */
+async function steadyLoad(instances: number[], k: string, perSecond: number, seconds: number): Promise<Load> {
+  for (let attempt = 1; ; attempt++) {
+    const l = await load(instances, `${k}-${attempt}`, perSecond, seconds);
+    console.log(`${instances.length} instance(s), run ${attempt}: ${describeLoad(l)}`);
+    expect(l.passed, describeLoad(l)).toBeGreaterThan(l.ideal * 0.9);
+    expect(l.passed, describeLoad(l)).toBeLessThan(l.ideal * 1.1);
+    if (l.idealRate >= RATE * 0.95) return l;
+    if (attempt === 3) throw new Error(`three runs whose arrivals one bucket could not pass at ${RATE} r/s: the machine is overloaded`);
+  }
+}
 
 beforeAll(async () => {
   redis = await startRedis();
@@ -97,9 +125,8 @@ afterAll(async () => {
 describe('limits and throttles across three instances through Redis', () => {
   it(`a tenant limited to ${RATE} r/s across the fleet gets ${RATE} r/s ±10% while hitting all three`, async () => {
     // Each instance alone is offered 80% of the fleet's rate: unsynced, they would pass 240 r/s.
-    const r = await load([0, 1, 2], 'fleet-a', 0.8 * RATE, 5);
+    const r = await steadyLoad([0, 1, 2], 'fleet-a', 0.8 * RATE, 5);
     expect(r.sent).toBeGreaterThan(1000);
-    console.log(`three instances: ${describeLoad(r)}`);
     expect(r.rate, describeLoad(r)).toBeGreaterThan(RATE * 0.9);
     expect(r.rate, describeLoad(r)).toBeLessThan(RATE * 1.1);
   }, 60_000);
@@ -144,12 +171,8 @@ describe('limits and throttles across three instances through Redis', () => {
     await everyInstance((s) => s.state === 'synced' && s.instances === INSTANCES, 'every instance synced again');
     for (let i = 0; i < INSTANCES; i++) expect(errorLog(i)).toMatch(/ \[notice\] .*limit_req zone "tenants": sync with redis:\S+ restored$/m);
     // Synced again: one instance alone passes the fleet's whole rate, not its third.
-    const back = await load([0], 'fleet-c', 1.6 * RATE, 4);
-    console.log(`Redis back, one instance alone: ${describeLoad(back)}`);
-    // Alone it is the fleet: it passes what one bucket would (a loaded machine bunches arrivals, which
-    // costs one bucket too), far above its share.
-    expect(back.passed, describeLoad(back)).toBeGreaterThan(back.ideal * 0.9);
-    expect(back.passed, describeLoad(back)).toBeLessThan(back.ideal * 1.1);
-    expect(back.rate, describeLoad(back)).toBeGreaterThan((RATE / INSTANCES) * 2);
+    const back = await steadyLoad([0], 'fleet-c', 1.6 * RATE, 4);
+    expect(back.rate, describeLoad(back)).toBeGreaterThan(RATE * 0.9);
+    expect(back.rate, describeLoad(back)).toBeLessThan(RATE * 1.1);
   }, 120_000);
 });
