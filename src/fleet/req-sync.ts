@@ -34,6 +34,16 @@ export function withRequests(level: number, n: number): number {
   return n === 0 ? level : Math.max(0, level + 1000) + (n - 1) * 1000;
 }
 
+/** Keys per script call: a call's arguments are spread on the stack, and a long call blocks Redis. */
+const KEYS_PER_CALL = 2000;
+
+/** The deltas in calls of at most KEYS_PER_CALL keys; one empty call when there are none (it still reads back). */
+export function inChunks<T>(entries: T[]): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < entries.length; i += KEYS_PER_CALL) out.push(entries.slice(i, i + KEYS_PER_CALL));
+  return out.length === 0 ? [[]] : out;
+}
+
 function addTo(t: KvTxn, key: Buffer, n: number): void {
   const v = t.get(key);
   const sum = Buffer.allocUnsafe(8);
@@ -96,12 +106,15 @@ export class ReqSync implements SyncJob {
 
   async sync(client: Redis): Promise<void> {
     const deltas = this.space.transact((tx) => this.drain(tx.t), new Map<string, number>());
-    let reply: unknown[];
+    let reply: unknown[] = [];
     const sent = Date.now();
     try {
-      const pairs = [...deltas].flat();
-      const { intervalMs } = this.target;
-      reply = await runScript(client, REQ_SYNC, this.keys, [this.limit.rate, this.since, INSTANCE_ID, heartbeatTtl(intervalMs), IDLE_MS, ...pairs]);
+      const chunks = inChunks([...deltas]);
+      for (let i = 0; i < chunks.length; i++) {
+        // Only the last call reads the fleet's levels back, once every delta is in.
+        const since = i === chunks.length - 1 ? this.since : Number.MAX_SAFE_INTEGER;
+        reply = await runScript(client, REQ_SYNC, this.keys, [this.limit.rate, since, INSTANCE_ID, heartbeatTtl(this.target.intervalMs), IDLE_MS, ...chunks[i].flat()]);
+      }
     } catch (e) {
       this.fallBack(deltas, e);
       throw e;

@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
-import { withRequests } from '../../../src/fleet/req-sync';
+import { inChunks, withRequests } from '../../../src/fleet/req-sync';
 import { isNewer } from '../../../src/fleet/throttle-sync';
 import { ComplexValue, VariableRegistry } from '../../../src/http/variables';
 import { currentLevel, excessAfter, setLevel } from '../../../src/limit/req-bucket';
@@ -69,6 +69,13 @@ describe('the fleet bucket arithmetic', () => {
     zone.onAccept = (stored) => void seen.push(stored.subarray(1).toString('latin1'));
     write(db, (tx) => decide(tx, [limit], ['k'], 500));
     expect(seen).toEqual(['k']);
+  });
+});
+
+describe('the deltas sent to Redis', () => {
+  it('go in calls of at most 2,000 keys, and a period without any still makes one call (it reads the fleet back)', () => {
+    expect(inChunks([])).toEqual([[]]);
+    expect(inChunks(Array.from({ length: 4500 }, (_, i) => i)).map((c) => c.length)).toEqual([2000, 2000, 500]);
   });
 });
 
