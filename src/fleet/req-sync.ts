@@ -2,11 +2,12 @@
  * limit_req across the fleet. Decisions stay local: each instance keeps
  * its leaky bucket per key in the store, and adds what its bucket accepted
  * to a delta record per key (same transaction, one write per key). Every
- * sync period the syncing worker drains those counts, adds them to the
+ * sync period the syncing worker drains those counts and adds them to the
  * fleet's bucket of each key in Redis (one Lua call, the same leaky-bucket
- * arithmetic on the server's clock) and sets its local buckets to the
- * fleet's level plus what was accepted locally meanwhile. So each
- * instance's bucket holds the whole fleet's requests, at most one period late.
+ * arithmetic on the server's clock, and a running total); from the totals
+ * it charges what the other instances accepted since its last sync into its
+ * local buckets. So each instance's bucket holds the whole fleet's
+ * requests, the others' at most one period late.
  *
  * Without Redis, a period's local acceptances are charged `instances`
  * times over (this instance's and, as an estimate, each other live
@@ -16,7 +17,7 @@ import type Redis from 'ioredis';
 import type { KvTxn } from '../metric/store/kv';
 import { currentLevel, setLevel, type ReqLimit } from '../limit/req-bucket';
 import type { SharedZone } from '../limit/shared-zone';
-import type { LimitSpace } from '../limit/space';
+import type { LimitSpace, LimitTxn } from '../limit/space';
 import type { SyncJob } from './runner';
 import { INSTANCE_ID, redisKey, runScript } from './redis';
 import { REQ_SYNC } from './scripts';
@@ -24,6 +25,8 @@ import { SyncStatus } from './status';
 
 /** Redis forgets a key (and a zone) idle this long: nginx's one-minute expiry of drained nodes. */
 const IDLE_MS = 60_000;
+/** How many syncs between sweeps of the baselines of keys idle for IDLE_MS. */
+const PRUNE_EVERY = 100;
 /** An instance counts as live while its heartbeat is this recent (at least three periods). */
 export function heartbeatTtl(intervalMs: number): number {
   return Math.max(3000, 10 * intervalMs);
@@ -58,6 +61,9 @@ export class ReqSync implements SyncJob {
   private readonly keys: string[];
   /** The server time of the last sync: the next one reads every key changed since. */
   private since = 0;
+  /** Per key (stored, latin1): the fleet's total of accepted requests when this instance last saw it. */
+  private readonly seen = new Map<string, { total: number; at: number }>();
+  private syncs = 0;
   /** This worker's acceptances in the current transaction, by stored key (latin1). */
   private readonly accepted = new Map<string, number>();
 
@@ -119,24 +125,49 @@ export class ReqSync implements SyncJob {
       this.fallBack(deltas, e);
       throw e;
     }
-    // The levels are the server's at about mid-call: set as of then, the buckets keep leaking
-    // from then (a busy worker's delay before it stores them must not cost the fleet its leak).
+    // The fleet's levels are the server's at about mid-call.
     const asOf = Math.round((sent + Date.now()) / 2);
     this.since = Number(reply[0]);
     this.status.synced(Number(reply[1]));
+    const now = Date.now();
     this.space.transact((tx) => {
-      for (let i = 2; i < reply.length; i += 2) {
-        const stored = Buffer.from(String(reply[i]), 'latin1');
-        const meanwhile = tx.t.get(this.deltaKey(stored));
-        const level = withRequests(Number(reply[i + 1]), meanwhile === null ? 0 : meanwhile.readDoubleLE(0));
-        setLevel(tx.t, this.limit, tx.meta(this.zone), stored, level, asOf);
+      for (let i = 2; i < reply.length; i += 3) {
+        const key = String(reply[i]);
+        this.catchUp(tx, key, { level: Number(reply[i + 1]), total: Number(reply[i + 2]), asOf }, deltas.get(key) ?? 0, now);
       }
       this.status.save(tx.t);
     }, undefined);
+    if (++this.syncs % PRUNE_EVERY === 0) for (const [key, seen] of this.seen) if (now - seen.at > IDLE_MS) this.seen.delete(key);
+  }
+
+  /**
+   * Brings a local bucket up to the fleet. With a baseline (the fleet's
+   * total this instance saw last), what the other instances accepted since
+   * is charged now: this instance's own requests stay as its bucket counted
+   * them, so one instance alone is nginx exactly. Without one (a key new
+   * here, Redis restarted empty, or after an outage) the fleet's level is
+   * taken if it is fuller than the local one.
+   */
+  private catchUp(tx: LimitTxn, key: string, fleet: { level: number; total: number; asOf: number }, pushed: number, now: number): void {
+    const stored = Buffer.from(key, 'latin1');
+    const seen = this.seen.get(key);
+    this.seen.set(key, { total: fleet.total, at: now });
+    const rate = this.limit.rate;
+    const local = currentLevel(tx.t, this.zone, rate, stored, now);
+    let level: number;
+    if (seen !== undefined && fleet.total >= seen.total + pushed) level = withRequests(local, fleet.total - seen.total - pushed);
+    else {
+      const meanwhile = tx.t.get(this.deltaKey(stored));
+      const fleetNow = Math.max(-1000, fleet.level - Math.floor((rate * Math.max(0, now - fleet.asOf)) / 1000));
+      level = Math.max(local, withRequests(fleetNow, meanwhile === null ? 0 : meanwhile.readDoubleLE(0)));
+    }
+    if (level !== local) setLevel(tx.t, this.limit, tx.meta(this.zone), stored, level, now);
   }
 
   /** Redis is away: charges the others' estimated acceptances into the local buckets. */
   private fallBack(deltas: Map<string, number>, e: unknown): void {
+    // What the others accept meanwhile is not charged when Redis returns: the baselines go.
+    this.seen.clear();
     const degraded = this.status.failed(e);
     const others = degraded ? this.status.instances - 1 : 0;
     this.space.transact((tx) => {
