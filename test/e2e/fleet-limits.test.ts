@@ -22,9 +22,14 @@ const INSTANCES = 3;
 /** Generous: a loaded 2-core machine runs nine node processes here. */
 const DEADLINE_MS = 30_000;
 
-/** conf/examples/fleet.conf, moved to the test's ports and Redis. */
-const config = (front: number, backend: number, redis: string) =>
+/**
+ * conf/examples/fleet.conf, moved to the test's ports and Redis. Instance 1
+ * keeps its two workers (one syncs, the other's acceptances reach it through
+ * the store); the others run one, as the machine is shared.
+ */
+const config = (instance: number, front: number, backend: number, redis: string) =>
   fs.readFileSync(path.join(ROOT, 'conf/examples/fleet.conf'), 'utf8')
+    .replace('worker_processes 2;', `worker_processes ${instance === 0 ? 2 : 1};`)
     .split('127.0.0.1:8080').join(`127.0.0.1:${front}`)
     .split('127.0.0.1:9000').join(`127.0.0.1:${backend}`)
     .split('redis://127.0.0.1:6379/0').join(redis)
@@ -94,17 +99,20 @@ const describeLoad = (l: Load) =>
 /**
  * A load whose arrivals carry the rate: on a loaded machine the clients and
  * proxies stall and requests arrive in clumps that even one bucket cannot
- * pass at the rate, so such a run is measured again (at most three times).
- * Every run's fleet passes what one bucket would ±10%.
+ * pass at the rate; such a run says nothing about the fleet and is measured
+ * again (at most four times). A run that carries the rate must pass what one
+ * bucket would from its arrivals, ±10%.
  */
 async function steadyLoad(instances: number[], k: string, perSecond: number, seconds: number): Promise<Load> {
   for (let attempt = 1; ; attempt++) {
     const l = await load(instances, `${k}-${attempt}`, perSecond, seconds);
     console.log(`${instances.length} instance(s), run ${attempt}: ${describeLoad(l)}`);
-    expect(l.passed, describeLoad(l)).toBeGreaterThan(l.ideal * 0.9);
-    expect(l.passed, describeLoad(l)).toBeLessThan(l.ideal * 1.1);
-    if (l.idealRate >= RATE * 0.95) return l;
-    if (attempt === 3) throw new Error(`three runs whose arrivals one bucket could not pass at ${RATE} r/s: the machine is overloaded`);
+    if (l.idealRate >= RATE * 0.95) {
+      expect(l.passed, describeLoad(l)).toBeGreaterThan(l.ideal * 0.9);
+      expect(l.passed, describeLoad(l)).toBeLessThan(l.ideal * 1.1);
+      return l;
+    }
+    if (attempt === 4) throw new Error(`four runs whose arrivals one bucket could not pass at ${RATE} r/s: the machine is overloaded`);
   }
 }
 
@@ -112,7 +120,7 @@ beforeAll(async () => {
   redis = await startRedis();
   backend = await startBackend((_req, res) => res.end('ok'));
   fronts = await freePorts(INSTANCES);
-  for (const front of fronts) proxies.push(await startProxy(config(front, backend.port, redis.url), [front]));
+  for (const [i, front] of fronts.entries()) proxies.push(await startProxy(config(i, front, backend.port, redis.url), [front]));
   await everyInstance((s) => s.state === 'synced' && s.instances === INSTANCES, 'every instance synced, three live');
 }, 120_000);
 
@@ -129,7 +137,7 @@ describe('limits and throttles across three instances through Redis', () => {
     expect(r.sent).toBeGreaterThan(1000);
     expect(r.rate, describeLoad(r)).toBeGreaterThan(RATE * 0.9);
     expect(r.rate, describeLoad(r)).toBeLessThan(RATE * 1.1);
-  }, 60_000);
+  }, 120_000);
 
   it('a PATCH on instance 1 throttles the key on instances 2 and 3 within the sync period', async () => {
     const patched = await api(url(0, '/throttle/tenant-x'), 'PATCH', { rate: 1 / 60, ttl_seconds: 300, reason: 'fleet test' });
@@ -174,5 +182,5 @@ describe('limits and throttles across three instances through Redis', () => {
     const back = await steadyLoad([0], 'fleet-c', 1.6 * RATE, 4);
     expect(back.rate, describeLoad(back)).toBeGreaterThan(RATE * 0.9);
     expect(back.rate, describeLoad(back)).toBeLessThan(RATE * 1.1);
-  }, 120_000);
+  }, 180_000);
 });
