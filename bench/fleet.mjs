@@ -100,13 +100,16 @@ async function syncCalls() {
   return rows;
 }
 
+// The machine is shared: the load it carried is part of the result.
+const loadBefore = os.loadavg()[0];
 const hot = hotPath();
 console.log(hot);
 const sync = await syncCalls();
 console.log(sync);
 writeResult('fleet.md', `# Fleet sync costs (issue 20)
 
-\`node bench/fleet.mjs\` on ${machineDescription()}, ${new Date().toISOString().slice(0, 10)}.
+\`node bench/fleet.mjs\` on ${machineDescription()}, ${new Date().toISOString().slice(0, 10)}; load average
+${fixed(loadBefore, 1)} when it started (a shared machine: compare rows of one run, not runs).
 
 ## The request path
 
