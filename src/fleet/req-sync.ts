@@ -111,7 +111,10 @@ export class ReqSync implements SyncJob {
   }
 
   async sync(client: Redis): Promise<void> {
-    const deltas = this.space.transact((tx) => this.drain(tx.t), new Map<string, number>());
+    const deltas = this.space.transact((tx) => {
+      this.status.resume(tx.t);
+      return this.drain(tx.t);
+    }, new Map<string, number>());
     let reply: unknown[] = [];
     const sent = Date.now();
     try {

@@ -64,6 +64,17 @@ export class SyncStatus {
     return true;
   }
 
+  /**
+   * A worker that takes the sync over (a reload, a crashed holder) goes on
+   * from what the last holder stored: its live instances (the share if
+   * Redis is away now), its counts, and an outage it already logged.
+   */
+  resume(t: KvTxn): void {
+    if (this.view.state !== 'starting') return;
+    const v = t.get(this.key);
+    if (v !== null) this.view = { ...(JSON.parse(v.toString('utf8')) as SyncView), url: this.target.url, interval_ms: this.target.intervalMs };
+  }
+
   /** Stores the view for every worker's status (inside the sync's transaction). */
   save(t: KvTxn): void {
     t.put(this.key, Buffer.from(JSON.stringify(this.view), 'utf8'));

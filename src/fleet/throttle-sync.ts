@@ -51,7 +51,10 @@ export class ThrottleSync implements SyncJob {
   }
 
   async sync(client: Redis): Promise<void> {
-    const local = this.zone.read((t) => this.zone.recs.all(t), []);
+    const local = this.zone.read((t) => {
+      this.status.resume(t);
+      return this.zone.recs.all(t);
+    }, []);
     const changed = local.filter(([key, rec]) => this.agreed.get(key) !== JSON.stringify(rec));
     const pairs = changed.flatMap(([key, rec]) => [key, JSON.stringify({ ...rec, changed: changedAt(rec) })]);
     let reply: unknown[];

@@ -158,6 +158,19 @@ describe('limits and throttles across three instances through Redis', () => {
     await waitFor(async () => (((await api(url(0, '/throttle/tenant-x'))).json.data as { state?: string }).state === 'RELEASED' ? true : undefined), DEADLINE_MS, 'release on instance 1');
   }, 60_000);
 
+  it('a reload hands the sync to the new workers: instance 1 keeps syncing and takes a state set on instance 2', async () => {
+    const generation = async () => ((await getJson(url(0, '/status/angie'))) as { generation: number }).generation;
+    const reloadedAt = Date.now();
+    proxies[0].child.kill('SIGHUP');
+    await waitFor(async () => ((await Promise.all([generation(), generation(), generation()])).every((g) => g === 2) ? true : undefined), DEADLINE_MS, 'only generation-2 workers answering');
+    await waitFor(async () => {
+      const s = await syncOf(0);
+      return s.state === 'synced' && s.last_sync !== null && Date.parse(s.last_sync) > reloadedAt + 500 ? s : undefined;
+    }, DEADLINE_MS, 'instance 1 synced after the reload');
+    expect((await api(url(1, '/throttle/tenant-r'), 'PATCH', { max_concurrency: 1, reason: 'after reload' })).status).toBe(200);
+    await waitFor(async () => (((await api(url(0, '/throttle/tenant-r'))).json.data as { state?: string } | undefined)?.state === 'MANUAL_THROTTLED' ? true : undefined), DEADLINE_MS, 'tenant-r throttled on instance 1');
+  }, 60_000);
+
   it('Redis killed: every instance keeps serving at its share of the limit, logs it once, and catches up when Redis returns', async () => {
     await redis.kill();
     const down = await everyInstance((s) => s.state === 'degraded', 'every instance degraded');
