@@ -23,12 +23,14 @@ export interface SyncView {
   last_error: string | null;
 }
 
-/** A first connection gets this long before a failure counts as an outage. */
+/** A worker's first connection gets this long before a failure counts as an outage. */
 const STARTUP_GRACE_MS = 2000;
 
 export class SyncStatus {
   private readonly key: Buffer;
-  private readonly startedAt = Date.now();
+  /** When this worker first tried Redis, until it got through: its connection's grace runs from then. */
+  private connectingSince: number | undefined;
+  private connected = false;
   private view: SyncView;
 
   constructor(
@@ -50,15 +52,17 @@ export class SyncStatus {
   }
 
   synced(instances: number): void {
+    this.connected = true;
     if (this.view.state === 'degraded') process.emitWarning(`${this.what}: sync with ${this.target.url} restored`, 'notice');
     this.view = { ...this.view, state: 'synced', instances: Math.max(1, instances), share: 1, last_sync: new Date().toISOString() };
   }
 
-  /** A failed sync; false while the first connection is still within its grace. */
+  /** A failed sync; false while this worker's first connection is still within its grace. */
   failed(e: unknown): boolean {
     const error = (e as Error)?.message ?? String(e);
     this.view = { ...this.view, failures: this.view.failures + 1, last_error: error };
-    if (this.view.state === 'starting' && Date.now() - this.startedAt < STARTUP_GRACE_MS) return false;
+    this.connectingSince ??= Date.now();
+    if (!this.connected && this.view.state !== 'degraded' && Date.now() - this.connectingSince < STARTUP_GRACE_MS) return false;
     if (this.view.state !== 'degraded') process.emitWarning(`${this.what}: sync with ${this.target.url} failed (${error}), ${this.fallback(this.view.instances)}`, 'error');
     this.view = { ...this.view, state: 'degraded', share: 1 / this.view.instances };
     return true;

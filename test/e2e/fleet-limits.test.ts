@@ -185,7 +185,7 @@ describe('limits and throttles across three instances through Redis', () => {
     expect(alone.rate, describeLoad(alone)).toBeLessThan((RATE / INSTANCES) * 1.25);
     for (let i = 0; i < INSTANCES; i++) {
       const lines = errorLog(i).split('\n').filter((l) => l.includes('limit_req zone "tenants": sync with'));
-      expect(lines.filter((l) => / \[error\] .*failed .*enforcing this instance's share 1\/3 of the limit/.test(l))).toHaveLength(1);
+      expect(lines.filter((l) => / \[error\] .*failed .*enforcing this instance's share 1\/3 of the limit/.test(l)), lines.join('\n')).toHaveLength(1);
     }
 
     await redis.restart();
