@@ -142,6 +142,7 @@ export function lookup(t: KvTxn, limit: ReqLimit, meta: Float64Array, key: strin
     if (account) {
       node.excess = excess;
       if (ms !== 0) node.last = now;
+      zone.onAccept?.(stored);
     }
     writeNode(t, zone, node);
     return { rc: account ? 'ok' : 'again', excess };
@@ -152,17 +153,51 @@ export function lookup(t: KvTxn, limit: ReqLimit, meta: Float64Array, key: strin
   const fresh: ReqNode = { stored, last: account ? now : 0, excess: 0, touch: now, keyBytes };
   t.put(zone.lruKey(now, stored), Buffer.alloc(0));
   writeNode(t, zone, fresh);
+  if (account) zone.onAccept?.(stored);
   return { rc: account ? 'ok' : 'again', excess: 0 };
 }
 
 /** ngx_http_limit_req_account for one earlier limit: stores its excess and returns it. */
 export function accountEarlier(t: KvTxn, limit: ReqLimit, key: string, now: number): number {
   const zone = limit.zone;
-  const node = readNode(t, zone, zone.storedKey(key));
+  const stored = zone.storedKey(key);
+  const node = readNode(t, zone, stored);
   if (node === undefined) return 0;
   const ms = elapsedMs(now, node.last);
   node.excess = excessAfter(node.excess, limit.rate, ms);
   if (ms !== 0) node.last = now;
+  zone.onAccept?.(stored);
   writeNode(t, zone, node);
   return node.excess;
+}
+
+/**
+ * A key's level at `now`: its excess drained by `rate` since its last
+ * request, before nginx's clamp at 0 and down to -1000 (one request's
+ * credit, what a drained key's next request uses); -1000 without a node.
+ */
+export function currentLevel(t: KvTxn, zone: SharedZone, rate: number, stored: Buffer, now: number): number {
+  const node = readNode(t, zone, stored);
+  if (node === undefined) return -1000;
+  return Math.max(-1000, node.excess - Math.floor((rate * elapsedMs(now, node.last)) / 1000));
+}
+
+/**
+ * The fleet sync's write (src/fleet/req-sync.ts): the key's level as of
+ * `now` (the time it was true, which may be a little past; a negative
+ * level is stored as an earlier last request), the node made if the zone
+ * has room; a drained key needs none.
+ */
+export function setLevel(t: KvTxn, limit: ReqLimit, meta: Float64Array, stored: Buffer, level: number, now: number): void {
+  const zone = limit.zone;
+  let node = readNode(t, zone, stored);
+  if (node === undefined) {
+    const keyBytes = stored.length - 1;
+    if (level <= -1000 || !allocate(t, zone, meta, limit, keyBytes, now)) return;
+    node = { stored, last: now, excess: 0, touch: now, keyBytes };
+    t.put(zone.lruKey(now, stored), Buffer.alloc(0));
+  }
+  node.excess = Math.max(0, level);
+  node.last = level < 0 ? now - Math.ceil((-level * 1000) / limit.rate) : now;
+  writeNode(t, zone, node);
 }

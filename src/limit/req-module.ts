@@ -12,6 +12,7 @@ import type { ReqLimit } from './req-bucket';
 import { limitSpace, LimitSpace } from './space';
 import { delayRequest, resume } from './suspend';
 import { parseRate, parseZoneArg } from './zone';
+import { syncFromZoneArgs } from '../config/sync-target';
 
 const NAME = 'limit_req';
 
@@ -34,14 +35,17 @@ const NO_DELAY = Number.MAX_SAFE_INTEGER;
 function parseZoneDirective(space: LimitSpace, b: Builder, d: Directive): void {
   let zone: { name: string; size: number } | undefined;
   let rate = 1000;
+  const sync: { url?: string; interval?: string } = {};
   for (const arg of d.args.slice(1)) {
     if (arg.startsWith('zone=')) zone = parseZoneArg(arg);
     else if (arg.startsWith('rate=')) rate = parseRate(arg);
+    else if (arg.startsWith('sync=')) sync.url = arg.slice('sync='.length);
+    else if (arg.startsWith('sync_interval=')) sync.interval = arg.slice('sync_interval='.length);
     else throw new ConfigError(`invalid parameter "${arg}"`);
   }
   if (zone === undefined) throw new ConfigError(`"${d.name}" must have "zone" parameter`);
   const key = ComplexValue.compile(d.args[0], b.variables, d.file, d.line);
-  space.declare({ kind: NAME, name: zone.name, size: zone.size, key, rate });
+  space.declare({ kind: NAME, name: zone.name, size: zone.size, key, rate, sync: syncFromZoneArgs(sync.url, sync.interval) });
 }
 
 function positive(arg: string, what: string): number {
@@ -133,7 +137,7 @@ export function limitReqModule(b: Builder): Module {
   return {
     name: NAME,
     directives: [
-      { name: 'limit_req_zone', contexts: ['http'], args: '3', set: (d) => parseZoneDirective(space, b, d) },
+      { name: 'limit_req_zone', contexts: ['http'], args: '3..5', set: (d) => parseZoneDirective(space, b, d) },
       { name: 'limit_req', contexts: ['http', 'server', 'location'], args: '1..3', set: (d, scope) => addLimit(d, scope, allSpecs) },
       ...settingDirectives(NAME, conf),
     ],

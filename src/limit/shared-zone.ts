@@ -33,6 +33,12 @@ export class SharedZone {
   private readonly recordPrefix: Buffer;
   private readonly pending: Float64Array;
   private hasPending = false;
+  /** Set on a fleet-synced zone (src/fleet/): counts a request the bucket accepted, in memory... */
+  onAccept?: (stored: Buffer) => void;
+  /** ...and stores the counts with the meta record, in the same transaction. */
+  onCommit?: (t: KvTxn) => void;
+  /** Set on a fleet-synced zone: its `sync` branch of the status tree. */
+  statusExtra?: (t: KvTxn) => Record<string, unknown>;
 
   constructor(readonly def: LimitZoneDef) {
     this.fingerprint = limitFingerprint(def);
@@ -103,6 +109,7 @@ export class SharedZone {
       this.hasPending = false;
     }
     t.put(this.metaKey, Buffer.from(meta.buffer, meta.byteOffset, meta.byteLength));
+    this.onCommit?.(t);
   }
 
   /** Every record of this definition (for sweeps). */

@@ -169,11 +169,11 @@ export class LimitSpace {
     return () => {
       const zones = this.zones(kind);
       if (zones.some((z) => z.dirty)) this.transact(() => undefined, undefined);
-      const out: Record<string, Record<string, number>> = Object.create(null);
+      const out: Record<string, Record<string, unknown>> = Object.create(null);
       const read = (t: KvTxn | undefined) => {
         for (const z of zones) {
           const meta = t === undefined ? new Float64Array(1 + z.counterNames.length) : z.readMeta(t);
-          out[z.def.name] = Object.fromEntries(z.counterNames.map((n, i) => [n, meta[1 + i]]));
+          out[z.def.name] = { ...Object.fromEntries(z.counterNames.map((n, i) => [n, meta[1 + i]])), ...(t && z.statusExtra?.(t)) };
         }
       };
       if (this.db === undefined) read(undefined);

@@ -3,6 +3,7 @@ import { ConfigError } from '../config/errors';
 import { parseSize } from '../config/values';
 import type { ComplexValue } from '../http/variables';
 import { slabPages } from '../store/slab';
+import type { SyncTarget } from '../config/sync-target';
 
 export type LimitKind = 'limit_req' | 'limit_conn';
 
@@ -14,6 +15,8 @@ export interface LimitZoneDef {
   key: ComplexValue;
   /** limit_req only: requests per second in thousandths (nginx's `ctx->rate`). */
   rate: number;
+  /** limit_req only: the fleet's Redis (`sync=`), see src/fleet/. */
+  sync?: SyncTarget;
 }
 
 /** nginx's `8 * ngx_pagesize`. */

@@ -17,6 +17,7 @@ import { metricModule } from '../metric/module';
 import { mainModule } from './directives';
 import { prometheusModule } from '../prometheus/module';
 import { throttleModule } from '../throttle/module';
+import { fleetModule } from '../fleet/module';
 import { proxyModule } from '../proxy/module';
 import { proxyHeadersModule } from '../proxy/response-headers';
 import { statusModule } from '../status/module';
@@ -46,6 +47,8 @@ export const MODULES: Array<(b: Builder) => Module> = [
   limitReqModule,
   // Ahead of limit_req and limit_conn: a throttled key is refused before it takes their slots.
   throttleModule,
+  // After the limit and throttle modules: it syncs the zones they declared with the fleet's Redis.
+  fleetModule,
   consoleModule,
   // Last: it serves files in every location no other module gave a content handler.
   staticModule,

@@ -8,6 +8,7 @@ import type { Directive } from '../config/parser';
 import { parseSize, parseTime } from '../config/values';
 import { parseRate } from '../limit/zone';
 import type { ZoneDef } from '../metric/zone';
+import { syncFromBlock, type SyncTarget } from '../config/sync-target';
 
 /** What a throttle applies to a key: a concurrency cap or a request rate (thousandths of r/s, as limit_req). */
 export interface ThrottleLimit {
@@ -30,6 +31,8 @@ export interface ThrottleZoneDef {
   status: number;
   auditLog?: string;
   alert?: string;
+  /** The fleet's Redis: states set here apply on every instance (src/fleet/). */
+  sync?: SyncTarget;
   file: string;
   line: number;
 }
@@ -116,6 +119,7 @@ const SUBS: Record<string, SubParser> = {
   status: { args: ONE, apply: (d, def) => void (def.status = parseStatus(d.args[0])) },
   audit_log: { args: ONE, apply: (d, def) => void (def.auditLog = d.args[0]) },
   alert: { args: ONE, apply: (d, def) => void (def.alert = parseAlertUrl(d.args[0])) },
+  sync: { args: '+', apply: (d, def) => void (def.sync = syncFromBlock(d.args)) },
 };
 
 function parseAlertUrl(text: string): string {

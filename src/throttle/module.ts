@@ -90,12 +90,19 @@ function statusNode(st: ThrottleState): () => ApiNode {
       out[zone.def.name] = zone.read((t) => {
         const all = zone.recs.all(t);
         const keys = Object.fromEntries(all.map(([k, rec]) => [k, recordView(k, rec)]));
-        return { throttled: all.filter(([, rec]) => isActive(rec, now)).length, ...zone.recs.counters(t), keys };
+        return { throttled: all.filter(([, rec]) => isActive(rec, now)).length, ...zone.recs.counters(t), ...zone.statusExtra?.(t), keys };
       }, null);
     }
     return fromValue(out as Parameters<typeof fromValue>[0]);
   };
 }
+
+/** The throttle zones of this load (the fleet sync's view). */
+export function throttleZones(b: Builder): ThrottleZone[] {
+  return [...b.moduleState<ThrottleState>(NAME, newState).zones.values()];
+}
+
+const newState = (): ThrottleState => ({ space: new LimitSpace(), zones: new Map(), uses: [] });
 
 /**
  * Throttling driven by the metrics: `throttle_zone` (what to watch, when
@@ -103,7 +110,7 @@ function statusNode(st: ThrottleState): () => ApiNode {
  * `throttle_api` (the operators' API), `$throttle_status`.
  */
 export function throttleModule(b: Builder): Module {
-  const st = b.moduleState<ThrottleState>(NAME, () => ({ space: new LimitSpace(), zones: new Map(), uses: [] }));
+  const st = b.moduleState<ThrottleState>(NAME, newState);
   const apis: Array<() => void> = [];
   const releaseLater = (held: HeldSlot[]) => st.space.enqueue({ decide: (tx) => release(tx, held, process.pid), fallback: undefined, act: () => undefined });
   const onAccess = (r: HttpContext): boolean => {

@@ -20,6 +20,8 @@ export class ThrottleZone {
   readonly sampler: Sampler;
   private audit: AuditLog | undefined;
   private timer: NodeJS.Timeout | undefined;
+  /** Set when the zone syncs with the fleet: its `sync` branch of the status tree. */
+  statusExtra?: (t: KvTxn) => Record<string, unknown>;
 
   constructor(
     readonly def: ThrottleZoneDef,

@@ -15,7 +15,7 @@ const SRC = resolve(__dirname, '../../src');
 const LAYERS: Array<[layer: string, units: string[]]> = [
   ['config', ['config']],
   ['core', ['http', 'api', 'store', 'module.ts']],
-  ['modules', ['http/modules', 'proxy', 'metric', 'status', 'prometheus', 'limit', 'console', 'throttle']],
+  ['modules', ['http/modules', 'proxy', 'metric', 'status', 'prometheus', 'limit', 'console', 'throttle', 'fleet']],
   ['process', ['process', 'modules.ts']],
   ['cli', ['cli.ts']],
 ];

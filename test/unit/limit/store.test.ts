@@ -6,8 +6,8 @@ import { ComplexValue, VariableRegistry } from '../../../src/http/variables';
 import { acquire, release, sweepDeadHolders } from '../../../src/limit/conn-slots';
 import { decide } from '../../../src/limit/req-decide';
 import { SharedZone } from '../../../src/limit/shared-zone';
-import { LimitTxn } from '../../../src/limit/space';
 import { KvDatabase } from '../../../src/store/kv';
+import { limitWrite as write } from '../../helpers/limit-store';
 import { MetricStore } from '../../../src/metric/store/lmdb-store';
 
 let store: MetricStore | undefined;
@@ -24,14 +24,6 @@ function zone(kind: 'limit_req' | 'limit_conn', size: number): SharedZone {
   return new SharedZone({ kind, name: 'z', size, key, rate: 1000 });
 }
 
-function write<T>(db: KvDatabase, body: (tx: LimitTxn) => T): T {
-  return db.write((t) => {
-    const tx = new LimitTxn(t);
-    const out = body(tx);
-    tx.commitMetas();
-    return out;
-  });
-}
 
 const records = (db: KvDatabase, z: SharedZone) => db.read((t) => {
   let n = 0;
