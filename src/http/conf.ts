@@ -61,6 +61,8 @@ export interface ListenConf {
   defaultServer: boolean;
   /** `listen ... ssl`: TLS is terminated on this socket. */
   ssl?: boolean;
+  /** `listen ... http2`: the address offers HTTP/2 (through ALPN) for every server on it. */
+  http2?: boolean;
   file: string;
   line: number;
 }
