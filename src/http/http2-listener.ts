@@ -4,7 +4,6 @@ import type * as https from 'node:https';
 import type { Socket } from 'node:net';
 import type * as tls from 'node:tls';
 import type { ServerConf } from './conf';
-import { http2Of } from './modules/http2';
 import { http1Shaped } from './http2-request';
 import { validateHost } from './request-host';
 import type { Runtime } from './runtime';
@@ -28,7 +27,7 @@ const HTTP1_NAMES = ['http/1.1', 'http/1.0', 'http/0.9'];
 export function offersHttp2(rt: Runtime, group: ListenGroup): boolean {
   if (!group.ssl) return false;
   if (group.http2) return true;
-  return rt.servers.some((s) => http2Of(s).enabled && s.listens.some((l) => l.host === group.host && l.port === group.port));
+  return rt.servers.some((s) => s.http2.enabled && s.listens.some((l) => l.host === group.host && l.port === group.port));
 }
 
 /**
@@ -39,7 +38,7 @@ export function alpnChoice(group: ListenGroup): (info: { servername: string; pro
   return ({ servername, protocols }) => {
     // Node passes `false` for a hello without SNI.
     const named = group.select(validateHost(typeof servername === 'string' ? servername : '') ?? '').server;
-    const h2 = group.http2 || http2Of(named.tls !== undefined ? named : group.defaultServer).enabled;
+    const h2 = group.http2 || (named.tls !== undefined ? named : group.defaultServer).http2.enabled;
     return (h2 ? ['h2', ...HTTP1_NAMES] : HTTP1_NAMES).find((p) => protocols.includes(p));
   };
 }
@@ -132,7 +131,7 @@ export class Http2Sessions {
  */
 function sessionOptions(server: ServerConf): http2.ServerOptions {
   return {
-    settings: { maxConcurrentStreams: http2Of(server).maxConcurrentStreams, maxHeaderListSize: server.maxHeaderBytes },
+    settings: { maxConcurrentStreams: server.http2.maxConcurrentStreams, maxHeaderListSize: server.maxHeaderBytes },
     maxHeaderListPairs: Math.ceil(server.maxHeaderBytes / 32) + 4,
   };
 }

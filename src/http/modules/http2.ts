@@ -3,7 +3,7 @@ import { ConfSlot, type DirectiveSpec, type Scope } from '../../config/registry'
 import { flagArg, parseCount } from '../../config/values';
 import type { Module } from '../module';
 import type { Builder } from '../builder';
-import type { ServerConf } from '../conf';
+import { HTTP2_DEFAULTS, type Http2Settings } from '../conf';
 
 /**
  * HTTP/2 (nginx's ngx_http_v2_module, 1.25 spelling and 1.22's): `http2
@@ -14,15 +14,7 @@ import type { ServerConf } from '../conf';
 
 const NAME = 'http2';
 
-export interface Http2Conf {
-  /** `http2 on` (the address may also enable it with `listen … http2`). */
-  enabled: boolean;
-  /** http2_max_concurrent_streams: streams one connection may have open (nginx's default 128). */
-  maxConcurrentStreams: number;
-}
-
-const DEFAULTS: Http2Conf = { enabled: false, maxConcurrentStreams: 128 };
-const SLOT = new ConfSlot<Http2Conf, Partial<Http2Conf>>(NAME);
+const SLOT = new ConfSlot<Http2Settings, Partial<Http2Settings>>(NAME);
 
 /** nginx 1.19.7's replacements for the HTTP/2-only directives it made obsolete. */
 const OBSOLETE: Record<string, string> = {
@@ -33,7 +25,7 @@ const OBSOLETE: Record<string, string> = {
   http2_max_header_size: 'large_client_header_buffers',
 };
 
-function levelConf(scope: Scope): Partial<Http2Conf> {
+function levelConf(scope: Scope): Partial<Http2Settings> {
   return SLOT.at(scope, () => ({}));
 }
 
@@ -57,20 +49,17 @@ function http2Directives(b: Builder): DirectiveSpec[] {
   ];
 }
 
-function mergeHttp2(parent: unknown, child: unknown): Http2Conf {
-  const p = (parent as Http2Conf | undefined) ?? DEFAULTS;
-  const c = (child as Partial<Http2Conf> | undefined) ?? {};
+function mergeHttp2(parent: unknown, child: unknown): Http2Settings {
+  const p = (parent as Http2Settings | undefined) ?? HTTP2_DEFAULTS;
+  const c = (child as Partial<Http2Settings> | undefined) ?? {};
   return { enabled: c.enabled ?? p.enabled, maxConcurrentStreams: c.maxConcurrentStreams ?? p.maxConcurrentStreams };
 }
 
-/** The server's HTTP/2 settings (merged down from http). */
-export function http2Of(server: ServerConf): Http2Conf {
-  return SLOT.of(server.root.conf) ?? DEFAULTS;
-}
-
-/** `listen … http2` without `ssl` asks for h2c (prior knowledge), which metricproxy does not speak. */
-function warnPlainHttp2(b: Builder): void {
+/** Each server's merged settings onto it (the listeners read them); `listen … http2` without `ssl` warns. */
+function postconfiguration(b: Builder): void {
   for (const server of b.servers) {
+    server.http2 = SLOT.of(server.root.conf) ?? HTTP2_DEFAULTS;
+    // h2c (HTTP/2 by prior knowledge, without TLS) is not spoken.
     for (const l of server.listens) {
       if (l.http2 === true && l.ssl !== true) {
         b.warnings.push({ message: 'HTTP/2 without "ssl" (h2c) is not supported, the address serves HTTP/1.x only', file: l.file, line: l.line });
@@ -80,5 +69,5 @@ function warnPlainHttp2(b: Builder): void {
 }
 
 export function http2Module(b: Builder): Module {
-  return { name: NAME, directives: http2Directives(b), merge: mergeHttp2, postconfiguration: warnPlainHttp2 };
+  return { name: NAME, directives: http2Directives(b), merge: mergeHttp2, postconfiguration };
 }

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../../src/process/load';
-import { http2Of } from '../../../../src/http/modules/http2';
 import { emerg, errorOf, FILE } from '../../../helpers/config-errors';
 
 /** `http2`, `listen … http2`, http2_max_concurrent_streams and nginx's obsolete http2_* directives. */
@@ -42,8 +41,8 @@ describe('http2 config', () => {
 
   it('http2 and the stream limit inherit from http to server; nginx\'s default is 128 streams', () => {
     const { runtime } = loadConfig(FILE, { prefix: '/tmp', text: `http {\nhttp2 on;\nhttp2_max_concurrent_streams 16;\nserver { listen 8080; }\nserver { listen 8081; http2 off; http2_max_concurrent_streams 0; }\n}\n` });
-    expect(runtime.servers.map((s) => http2Of(s))).toEqual([{ enabled: true, maxConcurrentStreams: 16 }, { enabled: false, maxConcurrentStreams: 0 }]);
+    expect(runtime.servers.map((s) => s.http2)).toEqual([{ enabled: true, maxConcurrentStreams: 16 }, { enabled: false, maxConcurrentStreams: 0 }]);
     const plain = loadConfig(FILE, { prefix: '/tmp', text: 'http {\nserver { listen 8080; }\n}\n' });
-    expect(http2Of(plain.runtime.servers[0])).toEqual({ enabled: false, maxConcurrentStreams: 128 });
+    expect(plain.runtime.servers[0].http2).toEqual({ enabled: false, maxConcurrentStreams: 128 });
   });
 });
