@@ -50,6 +50,8 @@ export class Builder {
   readonly operatorApis: Array<{ kind: string; name: string; loc: LocationConf }> = [];
   /** Called with the end of every TLS handshake and the server it was for (status counters). */
   readonly handshakeHooks: Array<(server: ServerConf, outcome: HandshakeOutcome) => void> = [];
+  /** Called with HTTP/2 streams refused before they became requests (header list too large, flood), per server (status counters). */
+  readonly refusedStreamHooks: Array<(server: ServerConf, streams: number) => void> = [];
   readonly commits = new CommitQueue();
   readonly api = new ApiTree();
   /** The store (one LMDB environment per worker) its users share: metric zones, status records, limit zones. */

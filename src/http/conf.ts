@@ -61,6 +61,8 @@ export interface ListenConf {
   defaultServer: boolean;
   /** `listen ... ssl`: TLS is terminated on this socket. */
   ssl?: boolean;
+  /** `listen ... http2`: the address offers HTTP/2 (through ALPN) for every server on it. */
+  http2?: boolean;
   file: string;
   line: number;
 }
@@ -95,6 +97,16 @@ export class LocationConf {
   ) {}
 }
 
+export interface Http2Settings {
+  /** `http2 on` (the address may also enable it with `listen … http2`). */
+  enabled: boolean;
+  /** http2_max_concurrent_streams: streams one connection may have open. */
+  maxConcurrentStreams: number;
+}
+
+/** nginx's: off, 128 streams. */
+export const HTTP2_DEFAULTS: Readonly<Http2Settings> = { enabled: false, maxConcurrentStreams: 128 };
+
 export class ServerConf {
   readonly listens: ListenConf[] = [];
   readonly names: ServerNameMatch[] = [];
@@ -114,6 +126,8 @@ export class ServerConf {
   tls?: import('node:tls').SecureContextOptions;
   /** ssl_verify_client: whether the handshake asks for a client certificate, and what a request needs. */
   tlsVerifyClient: 'off' | 'on' | 'optional' | 'optional_no_ca' = 'off';
+  /** `http2 on` and http2_max_concurrent_streams, set by the http2 module. */
+  http2: Http2Settings = HTTP2_DEFAULTS;
 
   constructor(
     readonly scope: Scope,

@@ -1,4 +1,5 @@
 import type { HttpContext } from './context';
+import { http2HeadBytes } from './http2-request';
 
 /**
  * The log phase: runs once per request, for completed, failed and aborted
@@ -15,7 +16,7 @@ export function finishRequest(r: HttpContext, completed = false): void {
   r.aborted = !r.finished;
   if (!r.headerSent && r.upgrade === null) r.status = 499;
   const header = (r.res as unknown as { _header?: string | null })._header;
-  if (typeof header === 'string') r.headerBytesSent = header.length;
+  r.headerBytesSent = typeof header === 'string' ? header.length : http2HeadBytes(r.res);
   if (r.loc === undefined) return;
   for (const h of r.runtime.phases.log) {
     try {

@@ -13,6 +13,7 @@ import { validateHost } from './request-host';
 import { ListenGroup } from './servers';
 import { acceptSimpleRequests } from './simple-requests';
 import { clientHelloServerName } from './sni';
+import { Http2Sessions, alpnChoice, offersHttp2 } from './http2-listener';
 
 const CLIENT_ERRORS: Record<string, string> = {
   HPE_HEADER_OVERFLOW: '431 Request Header Fields Too Large',
@@ -66,9 +67,10 @@ function answerAndClose(socket: Socket, status: string): void {
 }
 
 /** TLS options of an `ssl` address: the default server's settings (a client without SNI gets them). */
-function tlsOptions(group: ListenGroup, rt: Runtime): https.ServerOptions {
+function tlsOptions(group: ListenGroup, rt: Runtime, h2: Http2Sessions | undefined): https.ServerOptions {
   // The handshake must finish within the default server's client_header_timeout, like the head after it.
-  return { ...group.defaultServer.tls, ...ticketKeys(rt), handshakeTimeout: group.defaultServer.clientHeaderTimeoutMs };
+  const alpn = h2 === undefined ? {} : { ALPNCallback: alpnChoice(group) };
+  return { ...group.defaultServer.tls, ...ticketKeys(rt), ...alpn, handshakeTimeout: group.defaultServer.clientHeaderTimeoutMs };
 }
 
 /** The load's shared ticket keys: a session a client got from one worker resumes on any other. */
@@ -88,6 +90,11 @@ type ChildTlsSocket = tls.TLSSocket & { _parent?: Socket };
 
 /** The server SNI chose for a raw connection: its zone counts the handshake. */
 const handshakeServer = new WeakMap<Socket, ServerConf>();
+
+/** The server SNI chose for a TLS connection (the default server when it named none). */
+function sniServer(socket: ChildTlsSocket, group: ListenGroup): ServerConf {
+  return (socket._parent && handshakeServer.get(socket._parent)) || group.defaultServer;
+}
 
 type TlsServer = https.Server & { _sharedCreds: tls.SecureContext; requestCert: boolean; rejectUnauthorized: boolean };
 
@@ -141,7 +148,7 @@ function chooseCertificatesBySni(server: https.Server, group: ListenGroup, rt: R
   });
 }
 
-function createServer(rt: Runtime, group: ListenGroup, draining: () => boolean): http.Server {
+function createServer(rt: Runtime, group: ListenGroup, draining: () => boolean, h2: Http2Sessions | undefined): http.Server {
   const ka = group.defaultServer.keepaliveTimeoutMs;
   // As in nginx, the default server of the address decides until the Host header is read.
   const headersTimeout = group.defaultServer.clientHeaderTimeoutMs;
@@ -152,7 +159,7 @@ function createServer(rt: Runtime, group: ListenGroup, draining: () => boolean):
     connectionsCheckingInterval: checkingInterval(headersTimeout),
     maxHeaderSize: group.defaultServer.maxHeaderBytes,
   };
-  const create = group.ssl ? (h: http.RequestListener) => https.createServer({ ...options, ...tlsOptions(group, rt) }, h) : (h: http.RequestListener) => http.createServer(options, h);
+  const create = group.ssl ? (h: http.RequestListener) => https.createServer({ ...options, ...tlsOptions(group, rt, h2) }, h) : (h: http.RequestListener) => http.createServer(options, h);
   const server = create(
     (req, res) =>
       inTurn(req.socket, res, () => {
@@ -166,6 +173,7 @@ function createServer(rt: Runtime, group: ListenGroup, draining: () => boolean):
   server.maxHeadersCount = 0;
   if (!group.ssl) acceptSimpleRequests(server, headersTimeout);
   if (group.ssl) chooseCertificatesBySni(server as unknown as https.Server, group, rt);
+  h2?.routeByAlpn(server as unknown as https.Server, (socket) => sniServer(socket, group));
   server.on('clientError', onClientError);
   // A proxy without a CONNECT method: nginx parses the request, answers 400 and logs it (Node would
   // just close). Node hands the socket over without a response object: one is made for the pipeline.
@@ -217,13 +225,17 @@ export class Listeners {
   private readonly sockets = new Set<Socket>();
   /** TLS connections still before or in their handshake: only a fast stop cuts them (timeouts bound the rest). */
   private readonly handshaking = new Set<Socket>();
+  /** The HTTP/2 sessions of each address that offers h2. */
+  private readonly http2: Http2Sessions[] = [];
   private draining = false;
 
   constructor(private readonly rt: Runtime) {}
 
   async listen(): Promise<void> {
     for (const group of this.rt.listens.values()) {
-      const server = createServer(this.rt, group, () => this.draining);
+      const h2 = offersHttp2(this.rt, group) ? new Http2Sessions(this.rt, (req, res) => handleRequest(this.rt, group, req, res)) : undefined;
+      if (h2 !== undefined) this.http2.push(h2);
+      const server = createServer(this.rt, group, () => this.draining, h2);
       // With TLS, requests ride the TLS socket: that is the connection to track once the handshake is done.
       server.on(group.ssl ? 'secureConnection' : 'connection', (socket: Socket) => {
         // Node caches a socket's addresses on first read; read now, they outlive the socket (aborted
@@ -249,7 +261,7 @@ export class Listeners {
 
   private trackHandshakes(server: http.Server, group: ListenGroup): void {
     const report = handshakeReport(this.rt);
-    const serverOf = (socket: ChildTlsSocket) => (socket._parent && handshakeServer.get(socket._parent)) || group.defaultServer;
+    const serverOf = (socket: ChildTlsSocket) => sniServer(socket, group);
     server.on('connection', (raw: Socket) => {
       this.handshaking.add(raw);
       raw.once('close', () => this.handshaking.delete(raw));
@@ -273,10 +285,11 @@ export class Listeners {
    */
   async close(graceful: boolean): Promise<void> {
     this.draining = true;
+    for (const h2 of this.http2) h2.goaway();
     const sweep = setInterval(() => {
       this.servers.forEach((s) => s.closeIdleConnections());
       const now = Date.now();
-      for (const socket of this.sockets) if (staleWithoutRequest(socket, now)) socket.destroy();
+      for (const socket of this.sockets) if (!this.isHttp2(socket) && staleWithoutRequest(socket, now)) socket.destroy();
     }, 100);
     try {
       const closed = Promise.all(this.servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
@@ -285,6 +298,10 @@ export class Listeners {
     } finally {
       clearInterval(sweep);
     }
+  }
+
+  private isHttp2(socket: Socket): boolean {
+    return this.http2.some((h2) => h2.owns(socket));
   }
 
   /** Connections still open (tunnels included). */

@@ -4,6 +4,7 @@ import { HttpContext } from './context';
 import { finishRequest } from './finish';
 import type { ContentHandler, LocationConf } from './conf';
 import { CORE } from './conf';
+import { isHttp2Request } from './http2-request';
 import { findLocation } from './locations';
 import { answer } from './answer';
 import type { Runtime } from './runtime';
@@ -69,7 +70,7 @@ export function handleRequest(
  */
 function ambiguousRequest(req: IncomingMessage): number {
   // nginx 1.22 answers HTTP/2.0 and above in a request line (an HTTP/1 head) with 505.
-  if (req.httpVersionMajor > 1) return 505;
+  if (req.httpVersionMajor > 1 && !isHttp2Request(req)) return 505;
   // nginx serves only GET as HTTP/0.9.
   if (isSimpleRequest(req) && req.method !== 'GET') return 400;
   // Not a forward proxy: nginx refuses the method (400) and logs the request.

@@ -27,6 +27,7 @@ export class Runtime {
   readonly modules: readonly Module[];
   readonly connectionHooks: Builder['connectionHooks'];
   readonly handshakeHooks: Builder['handshakeHooks'];
+  readonly refusedStreamHooks: Builder['refusedStreamHooks'];
   /** Group commit of shared-store writes, once per event-loop turn. */
   readonly commits: CommitQueue;
   readonly logFiles: readonly LogFile[];
@@ -55,6 +56,7 @@ export class Runtime {
     this.modules = b.modules;
     this.connectionHooks = b.connectionHooks;
     this.handshakeHooks = b.handshakeHooks;
+    this.refusedStreamHooks = b.refusedStreamHooks;
     this.commits = b.commits;
     this.logFiles = [...accessLogFiles(b).values()];
     this.prefix = b.prefix;
@@ -79,6 +81,7 @@ function groupListens(servers: readonly ServerConf[]): Map<string, ListenGroup> 
       }
       g.add(s, l.defaultServer);
       if (l.ssl === true) g.ssl = true;
+      if (l.http2 === true) g.http2 = true;
     }
   }
   return groups;

@@ -11,6 +11,8 @@ export class ListenGroup {
   defaultServerExplicit = false;
   /** Some `listen` of this address says `ssl` (nginx: the socket terminates TLS). */
   ssl = false;
+  /** Some `listen` of this address says `http2` (nginx 1.22's form): every server on it offers h2. */
+  http2 = false;
 
   constructor(
     readonly host: string,

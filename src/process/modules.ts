@@ -12,6 +12,7 @@ import { mapModule } from '../http/modules/map';
 import { rewriteModule } from '../http/modules/rewrite';
 import { staticModule } from '../http/modules/static';
 import { sslModule } from '../http/modules/ssl';
+import { http2Module } from '../http/modules/http2';
 import type { Module } from '../http/module';
 import { metricModule } from '../metric/module';
 import { mainModule } from './directives';
@@ -30,6 +31,7 @@ export const MODULES: Array<(b: Builder) => Module> = [
   mainModule,
   coreHttpModule,
   sslModule,
+  http2Module,
   mapModule,
   rewriteModule,
   errorPageModule,

@@ -3,6 +3,7 @@ import type { Dispatcher } from 'undici';
 import type { ContentHandler } from '../http/conf';
 import type { HttpContext, UpstreamAttempt } from '../http/context';
 import { CORE } from '../http/conf';
+import { hasHttp2Body } from '../http/http2-request';
 import { failRequest } from '../http/pipeline';
 import { endResponse, sendHeader } from '../http/respond';
 import { answer, interceptsUpstream, tryErrorPage } from '../http/answer';
@@ -56,7 +57,7 @@ function onReusedConnection(err: Error, ownBytes: number): boolean {
 
 function hasRequestBody(req: IncomingMessage): boolean {
   const len = req.headers['content-length'];
-  return req.headers['transfer-encoding'] !== undefined || (len !== undefined && len !== '0');
+  return req.headers['transfer-encoding'] !== undefined || (len !== undefined && len !== '0') || hasHttp2Body(req);
 }
 
 /** The content handler of a proxy_pass location. */

@@ -168,6 +168,7 @@ export function statusModule(b: Builder): Module {
       bb.phases.log.push((r) => state.recorder.requestFinished(r, locationZone(r)));
       bb.connectionHooks.push((socket) => state.recorder.onConnection(socket));
       bb.handshakeHooks.push((server, outcome) => state.recorder.onHandshake(server, outcome));
+      bb.refusedStreamHooks.push((server, streams) => state.recorder.onRefusedStreams(server, streams));
     },
     initWorker: (rt) => startWorker(state, rt),
     exitWorker: () => stopWorker(state),

@@ -101,6 +101,14 @@ export class StatusRecorder {
     }
   }
 
+  /** HTTP/2 streams refused before they became requests: requests of the SNI server's zone, discarded (no response). */
+  onRefusedStreams(server: ServerConf, streams: number): void {
+    const zone = server.statusZone === undefined ? undefined : this.serverZones.get(server.statusZone);
+    if (zone === undefined) return;
+    zone.requests += streams;
+    zone.discarded += streams;
+  }
+
   /** As soon as the server is chosen: the server zone counts the request and its processing. */
   requestStarted(r: HttpContext): void {
     const started: StartedRequest = { serverZone: this.serverZoneOf(r) };

@@ -42,14 +42,16 @@ function parseListen(d: Directive, server: ServerConf): void {
 function listenParams(d: Directive, server: ServerConf, host: string, port: number): void {
   let defaultServer = false;
   let ssl = false;
+  let http2 = false;
   for (const p of d.args.slice(1)) {
     if (p === 'default_server' || p === 'default') defaultServer = true;
     else if (p.startsWith('backlog=') && !/^backlog=-?\d+$/.test(p)) throw new ConfigError(`invalid backlog "${p.slice(8)}"`);
     else if (p === 'ssl') ssl = true;
+    else if (p === 'http2') http2 = true;
     else if (p === 'reuseport' || p.startsWith('backlog=') || p === 'deferred' || p.startsWith('so_keepalive=')) continue;
     else throw new ConfigError(`invalid parameter "${p}"`);
   }
-  server.listens.push({ host, port, defaultServer, ssl, file: d.file, line: d.line });
+  server.listens.push({ host, port, defaultServer, ssl, http2, file: d.file, line: d.line });
 }
 
 function parseLocation(d: Directive): { modifier: LocationModifier; name: string } {
