@@ -39,7 +39,8 @@ export function simpleRequestLength(req: http.IncomingMessage): number {
  * header timer would once the handler had it.
  */
 export function acceptSimpleRequests(server: http.Server, silentMs: number): void {
-  const [parseConnection] = server.listeners('connection') as ((socket: Socket) => void)[];
+  const parseConnection = server.listeners('connection').find((l) => l.name === 'connectionListener') as ((socket: Socket) => void) | undefined;
+  if (parseConnection === undefined) throw new Error('node:http has no connectionListener to put the HTTP/0.9 check in front of');
   server.removeListener('connection', parseConnection);
   server.on('connection', (socket: Socket) => {
     // Until the handler has it, this code owns the socket: its errors, a client closing before a
