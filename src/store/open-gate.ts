@@ -35,12 +35,13 @@ export class OpenGate {
 
   /** Runs `body` holding the gate (the store's other processes wait meanwhile). */
   hold<T>(body: () => T): T {
-    let result: { value: T } | undefined;
+    // Set before the abort: transactionSync returns only after body() did (it rethrows what body throws).
+    let result!: T;
     this.env.transactionSync(() => {
-      result = { value: body() };
+      result = body();
       return ABORT;
     });
-    return (result as { value: T }).value;
+    return result;
   }
 
   close(): Promise<void> {
