@@ -48,4 +48,3 @@ export class PeerPools {
     await Promise.all(all.map((p) => p.close()));
   }
 }
-

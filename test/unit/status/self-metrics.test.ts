@@ -4,13 +4,13 @@ import * as path from 'node:path';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { afterAll, describe, expect, it } from 'vitest';
 import { WorkerRecords } from '../../../src/store/worker-records';
-import { openEnvironment } from '../../../src/store/environment';
+import { closeEnvironment, openEnvironment } from '../../../src/store/environment';
 import { PUBLISH_EVERY_MS, SelfMetrics } from '../../../src/status/self-metrics';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mp-self-'));
 const env = openEnvironment(dir, { mapSize: 1 << 26, maxDbs: 4 });
 afterAll(async () => {
-  await env.close();
+  await closeEnvironment(env);
   fs.rmSync(dir, { recursive: true, force: true });
 });
 

@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { RETIRED, WorkerRecords } from '../../../src/store/worker-records';
-import { openEnvironment, type StoreEnv } from '../../../src/store/environment';
+import { closeEnvironment, openEnvironment, type StoreEnv } from '../../../src/store/environment';
 import { FLUSH_EVERY_MS, HEARTBEAT_MS, StatusBoard } from '../../../src/status/board';
 import { emptyCounts, StatusCounts, StatusRecord } from '../../../src/status/snapshot';
 
@@ -16,7 +16,7 @@ beforeEach(() => {
 });
 
 afterEach(async () => {
-  await env.close();
+  await closeEnvironment(env);
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
