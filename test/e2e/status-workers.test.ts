@@ -115,8 +115,11 @@ describe('status counters summed over two workers', () => {
   });
 
   it('requests in flight on both workers show as processing and as the peer\'s current selections', async () => {
+    // Requests are held until released; one that reaches the backend after the release (the
+    // proxy counts a request as processing before its upstream request arrives) is answered at once.
     const held: Array<() => void> = [];
-    const backend = await startBackend((_req, res) => held.push(() => res.end('late\n')));
+    let released = false;
+    const backend = await startBackend((_req, res) => (released ? res.end('late\n') : held.push(() => res.end('late\n'))));
     try {
       const { front, status } = await start(2, undefined, backend.port);
       const peerOf = (v: UpstreamStatus) => v.http.upstreams.slow.peers[`127.0.0.1:${backend.port}`];
@@ -126,6 +129,7 @@ describe('status counters summed over two workers', () => {
       const busy = await until(() => status.get<UpstreamStatus>('/'), inFlight, '4 in flight');
       expect(peerOf(busy).selected).toMatchObject({ current: 4, total: 4 });
       expect(busy.connections).toMatchObject({ active: 5, idle: 0 });
+      released = true;
       for (const release of held.splice(0)) release();
       await Promise.all(replies);
       const idle = await until(() => status.get<UpstreamStatus>('/'), (v) => v.http.server_zones.front.requests.processing === 0, 'all answered');
