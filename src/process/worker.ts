@@ -33,7 +33,7 @@ async function shutdown(rt: Runtime, listeners: Listeners, graceful: boolean): P
   if (graceful && bound > 0) setTimeout(() => listeners.cut(), bound).unref();
   await listeners.close(graceful);
   for (const m of [...rt.modules].reverse()) await m.exitWorker?.(rt);
-  await rt.store.close();
+  await rt.store.leave();
   await Promise.all(rt.logFiles.map((f) => f.close()));
   process.exit(0);
 }

@@ -140,7 +140,11 @@ export function openEnvironment(dir: string, opts: EnvOptions): StoreEnv {
   return env;
 }
 
-/** Closes what openEnvironment opened. */
+/**
+ * Closes what openEnvironment opened, for a process that goes on without
+ * it while no other process may be opening it (tests, tools). A process
+ * sharing the store with others leaves it instead (leaveEnvironment).
+ */
 export async function closeEnvironment(env: StoreEnv): Promise<void> {
   await env.close();
   await guards.get(env)?.gate.close();
@@ -260,6 +264,23 @@ export function openStoreDir(dir: string, opts: EnvOptions): OpenedStore {
 export async function closeStoreDir(opened: OpenedStore): Promise<void> {
   openDirs.delete(opened.realDir);
   await closeEnvironment(opened.env);
+}
+
+/**
+ * How a process that shares the store lets it go before it exits: flushed
+ * to disk, not closed. LMDB's mdb_env_close, in the last process using an
+ * environment, destroys the lock file's mutexes (pthread_mutex_destroy). A
+ * process opening it at that moment waits for the closer's file lock, then
+ * takes those mutexes for live ones, and every write transaction it begins
+ * fails at once: EINVAL, which lmdb-js does not check ("No transaction to
+ * renew"); a worker starting while the last old one exits. An exit
+ * releases the file locks without touching the mutexes, and the next
+ * process to open the store alone sets the lock file up afresh anyway.
+ * The open gate (open-gate.ts) is an environment too: it is left the same
+ * way, by the exit.
+ */
+export async function leaveEnvironment(env: StoreEnv): Promise<void> {
+  await syncEnvironment(env);
 }
 
 /** Flushes committed data to disk (off the main thread). */

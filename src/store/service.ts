@@ -1,4 +1,4 @@
-import { closeStoreDir, openStoreDir, syncEnvironment, type OpenedStore, type StoreEnv } from './environment';
+import { leaveEnvironment, openStoreDir, syncEnvironment, type OpenedStore, type StoreEnv } from './environment';
 
 const GIB = 1024 ** 3;
 
@@ -14,7 +14,7 @@ const BASE_DBS = 8;
  * shared by its users — the metric zones (metric/store/), the per-worker
  * status records (worker-records.ts) and the limit zones (kv.ts). Users
  * reserve room at load; the worker opens it before the modules' worker init
- * and closes it after their exit hooks, so no user depends on another's
+ * and leaves it after their exit hooks, so no user depends on another's
  * order or code.
  */
 export class StoreService {
@@ -58,13 +58,12 @@ export class StoreService {
     return env;
   }
 
-  /** Flushes and closes; users have closed their databases first. */
-  async close(): Promise<void> {
+  /** At the worker's exit, once its users are done: flushed, and left to the exit (leaveEnvironment says why not closed). */
+  async leave(): Promise<void> {
     if (this.syncTimer) clearInterval(this.syncTimer);
     const opened = this.opened;
     this.opened = undefined;
     if (opened === undefined) return;
-    await syncEnvironment(opened.env).catch(() => undefined);
-    await closeStoreDir(opened);
+    await leaveEnvironment(opened.env).catch(() => undefined);
   }
 }

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { destroyedMutexMarks } from '../helpers/lmdb-lock';
 import { freePorts, getJson, Proxy, request, runCli, startProxy } from '../helpers/proc';
 
 let proxy: Proxy | undefined;
@@ -52,6 +53,9 @@ describe('master and workers', () => {
     expect(r.code).toBe(0);
     await until('exit', async () => (proxy!.child.exitCode !== null ? true : undefined));
     expect(fs.existsSync(pidFile)).toBe(false);
+    // The workers left the store to their exit instead of closing it (leaveEnvironment): the last
+    // close would have destroyed the lock file's mutexes under a worker opening it that moment.
+    expect(destroyedMutexMarks(path.join(proxy.prefix, 'data'))).toBe(0);
   });
 
   it('-s reload serves the new config; an invalid one is logged and the old one keeps serving', async () => {

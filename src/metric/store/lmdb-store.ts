@@ -24,6 +24,7 @@ import {
   closeStoreDir,
   freshReadTxn,
   getBytes,
+  leaveEnvironment,
   openDb,
   openStoreDir,
   syncEnvironment,
@@ -218,6 +219,11 @@ export class MetricStore {
       }
       return swept;
     });
+  }
+
+  /** A store of its own shared with other processes, at this process's exit: flushed, not closed (leaveEnvironment says why). */
+  async leave(): Promise<void> {
+    await leaveEnvironment(this.env);
   }
 
   /** Closes the environment if this store opened it; an attached store leaves that to its service. */

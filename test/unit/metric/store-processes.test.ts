@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, it, expect } from 'vitest';
 import { closeEnvironment, openDb, openEnvironment, writeTxn } from '../../../src/store/environment';
 import { MetricStore } from '../../../src/metric/store/lmdb-store';
+import { destroyedMutexMarks } from '../../helpers/lmdb-lock';
 import { buildMetricEngine, NODE_PATH } from './fixtures/build';
 import { inlineZone, tempDir } from './helpers';
 
@@ -46,6 +47,14 @@ function forkFixture(file: string, args: string[]): Promise<unknown> {
     child.once('message', resolve);
     child.once('exit', (code, signal) => resolve({ exit: code ?? signal }));
   });
+}
+
+/** Runs a fixture until its process has exited: its last message and exit code. */
+function forkToExit(file: string, args: string[]): Promise<{ message: unknown; code: number | null }> {
+  const child = fork(file, args, { env: { ...process.env, NODE_PATH }, execArgv: [] });
+  let message: unknown;
+  child.on('message', (m) => (message = m));
+  return new Promise((resolve) => child.once('exit', (code) => resolve({ message, code })));
 }
 
 /** The store in `dir`: every value of its named database `name` in key order, and its newest transaction id. */
@@ -107,21 +116,42 @@ describe('one store shared by several processes', () => {
   // (open-gate.ts). Each commit adds one to that counter, so after 1 + 3 × 3,000 commits it must
   // read 9,001: without the gate it read 15,721 to 17,007 after 18,001 commits, and a writer's
   // values went missing in about one round of six.
+  // The opener closes the store to open it again in the same process; this process holds it open
+  // meanwhile, as a running worker would, so that close is never the last one (leaveEnvironment).
   it('a process opening the store over and over while three others write loses none of their commits', async () => {
     const writer = path.join(__dirname, 'fixtures/open-race-writer.js');
     const opener = path.join(__dirname, 'fixtures/open-race-opener.js');
     for (let round = 0; round < 3; round++) {
       const { dir, cleanup } = tempDir();
+      const holder = openEnvironment(dir, { mapSize: 1 << 26, maxDbs: 4 });
       try {
         const writers = ['0', '1', '2'].map((id) => forkFixture(writer, [build.dir, dir, id, '3000']));
         const replies = await Promise.all([...writers, forkFixture(opener, [build.dir, dir, '40'])]);
         expect(replies).toEqual([{ done: 3000 }, { done: 3000 }, { done: 3000 }, { opened: 40 }]);
+        await closeEnvironment(holder);
         expect(storeState(dir, 'race'), `round ${round}`).toEqual({ values: ['3000', '3000', '3000'], lastTxnId: 1 + 3 * 3000 });
       } finally {
+        await closeEnvironment(holder);
         cleanup();
       }
     }
   }, 180_000);
+
+  // LMDB's last mdb_env_close destroys the lock file's mutexes (glibc marks a destroyed mutex's kind
+  // -1); a process opening the store at that moment then fails every write (leaveEnvironment).
+  it('a process that leaves the store at its exit keeps the lock file\'s mutexes alive; closing it last destroys them', async () => {
+    const fixture = path.join(__dirname, 'fixtures/lock-ender.js');
+    for (const ending of ['leave', 'close']) {
+      const { dir, cleanup } = tempDir();
+      try {
+        expect(await forkToExit(fixture, [build.dir, dir, ending])).toEqual({ message: { ended: ending }, code: 0 });
+        if (ending === 'leave') expect(destroyedMutexMarks(dir)).toBe(0);
+        else expect(destroyedMutexMarks(dir)).toBeGreaterThan(0);
+      } finally {
+        cleanup();
+      }
+    }
+  });
 
   it('keeps a reloaded definition apart from workers still on the old one', async () => {
     const { dir, cleanup } = tempDir();
