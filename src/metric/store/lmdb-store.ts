@@ -24,7 +24,6 @@ import {
   closeStoreDir,
   freshReadTxn,
   getBytes,
-  leaveEnvironment,
   openDb,
   openStoreDir,
   syncEnvironment,
@@ -219,11 +218,6 @@ export class MetricStore {
       }
       return swept;
     });
-  }
-
-  /** A store of its own shared with other processes, at this process's exit: flushed, not closed (leaveEnvironment says why). */
-  async leave(): Promise<void> {
-    await leaveEnvironment(this.env);
   }
 
   /** Closes the environment if this store opened it; an attached store leaves that to its service. */
