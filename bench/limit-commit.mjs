@@ -4,9 +4,11 @@
 //   npm run build && node bench/limit-commit.mjs [--turns=20000]
 import { fork } from 'node:child_process';
 import * as fs from 'node:fs';
+import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DIST, fixed, machineDescription, markdownTable, parseArgs, tempDir, writeResult } from './lib.mjs';
+import { limitReqZone } from './limit-decide.mjs';
 
 const CHILD = process.argv[2] === 'child';
 const opts = CHILD ? { turns: 0 } : parseArgs(process.argv.slice(2), { turns: 20000 });
@@ -14,29 +16,14 @@ const self = fileURLToPath(import.meta.url);
 
 /** In a child: `turns` transactions of `batch` decisions on one key; reports µs per decision. */
 async function decideInChild(storeDir, batch, turns) {
-  const { createRequire } = await import('node:module');
-  const require = createRequire(self);
-  const env = require(path.join(DIST, 'store/environment.js'));
-  const { KvDatabase } = require(path.join(DIST, 'store/kv.js'));
-  const { SharedZone } = require(path.join(DIST, 'limit/shared-zone.js'));
-  const { LimitTxn } = require(path.join(DIST, 'limit/space.js'));
-  const { decide } = require(path.join(DIST, 'limit/req-decide.js'));
+  const env = createRequire(self)(path.join(DIST, 'store/environment.js'));
   const store = env.openEnvironment(storeDir, { mapSize: 1 << 28, maxDbs: 8 });
-  const db = KvDatabase.open({ env: store }, 'limit');
-  const zone = new SharedZone({ kind: 'limit_req', name: 'never', size: 1 << 20, key: { source: '$binary_remote_addr' }, rate: 1e9 });
-  db.write((t) => zone.adopt(t));
-  const limits = [{ zone, rate: 1e9, burst: 1e6, delay: Number.MAX_SAFE_INTEGER }];
-  const keys = ['\x7f\x00\x00\x01'];
+  const never = { name: 'never', size: 1 << 20, keySource: '$binary_remote_addr', rate: 1e9, burst: 1e6, delay: Number.MAX_SAFE_INTEGER };
+  const { decideAll } = limitReqZone({ env: store }, never);
+  const keys = Array(batch).fill('\x7f\x00\x00\x01');
   const cpu0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
-  for (let i = 0; i < turns; i++) {
-    const now = Date.now();
-    db.write((t) => {
-      const tx = new LimitTxn(t);
-      for (let j = 0; j < batch; j++) decide(tx, limits, keys, now);
-      tx.commitMetas();
-    });
-  }
+  for (let i = 0; i < turns; i++) decideAll(keys, Date.now());
   const wallUs = Number(process.hrtime.bigint() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
   await env.leaveEnvironment(store);

@@ -7,15 +7,11 @@ import * as fs from 'node:fs';
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { DIST, machineDescription, markdownTable, parseArgs, tempDir, writeResult } from './lib.mjs';
+import { limitReqZone } from './limit-decide.mjs';
 
 const require = createRequire(import.meta.url);
 const { MetricStore } = require(path.join(DIST, 'metric/store/lmdb-store.js'));
-const { KvDatabase } = require(path.join(DIST, 'store/kv.js'));
 const { usedBytes } = require(path.join(DIST, 'store/environment.js'));
-const { ComplexValue, VariableRegistry } = require(path.join(DIST, 'http/variables.js'));
-const { SharedZone } = require(path.join(DIST, 'limit/shared-zone.js'));
-const { LimitTxn } = require(path.join(DIST, 'limit/space.js'));
-const { decide } = require(path.join(DIST, 'limit/req-decide.js'));
 
 const opts = parseArgs(process.argv.slice(2), { keys: 1_000_000, size: 32 * 1024, seconds: 600, out: 'limits-flood.md' });
 const SAMPLES = 10;
@@ -23,19 +19,11 @@ const YIELD_EVERY = 100;
 
 const dir = tempDir('limit-flood');
 const store = MetricStore.open(dir, []);
-const db = KvDatabase.open(store, 'limit');
-const key = ComplexValue.compile('$arg_k', new VariableRegistry(), 'bench', 1);
-const zone = new SharedZone({ kind: 'limit_req', name: 'flood', size: opts.size, key, rate: 1000 });
-const limits = [{ zone, rate: 1000, burst: 0, delay: 0 }];
+const { db, zone, decideAll } = limitReqZone(store, { name: 'flood', size: opts.size, keySource: '$arg_k', rate: 1000 });
 
-/** One request's decision: one write transaction, as the limit_req module makes it. */
+/** One request's decision: one write transaction, as a worker makes it for a turn with one check. */
 function request(k) {
-  return db.write((t) => {
-    const tx = new LimitTxn(t);
-    const decision = decide(tx, limits, [`tenant-${k}`], Date.now());
-    tx.commitMetas();
-    return decision.kind;
-  });
+  return decideAll([`tenant-${k}`], Date.now())[0];
 }
 
 function sample(keysSent, startMs) {
